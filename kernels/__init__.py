@@ -1,0 +1,20 @@
+"""Numba kernels: each op is a forward/backward pair, arrays in, arrays out.
+
+``*_forward`` returns ``(out, cache)`` and ``*_backward`` takes the upstream
+gradient and that cache. Shapes are in each function's docstring. float32 is
+the training type; float64 works everywhere, for gradient checks.
+"""
+
+from .activation import relu_backward, relu_forward
+from .conv import conv2d_backward, conv2d_forward
+from .linear import linear_backward, linear_forward
+from .loss import softmax_cross_entropy
+from .pool import maxpool2d_backward, maxpool2d_forward
+
+__all__ = [
+    "conv2d_forward", "conv2d_backward",
+    "maxpool2d_forward", "maxpool2d_backward",
+    "relu_forward", "relu_backward",
+    "linear_forward", "linear_backward",
+    "softmax_cross_entropy",
+]

@@ -1,0 +1,37 @@
+"""Options shared by several commands, as decorators (pip-tools' style)."""
+
+import click
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print the results as one JSON object on stdout (progress still goes to stderr).")
+
+seed_option = click.option(
+    "--seed", type=int, default=0, show_default=True,
+    help="Seed for weights, shuffling and sampling; the same seed gives the same run.")
+
+data_option = click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default=None,
+    help="Folder holding the dataset's IDX files (else $NNLAB_DATA, then ~/.cache/nnlab).")
+
+dataset_option = click.option(
+    "--dataset", type=click.Choice(["mnist", "fashion-mnist"]), default="mnist",
+    show_default=True, help="Which dataset to train on.")
+
+
+def positive_int(ctx, param, value):
+    if value is not None and value < 1:
+        raise click.BadParameter(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(ctx, param, value):
+    if value is not None and not value > 0:  # also rejects NaN
+        raise click.BadParameter(f"must be a number above 0, got {value}")
+    return value
+
+
+def explicit(ctx, name):
+    """True when the user gave option ``name`` on the command line."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")

@@ -1,0 +1,95 @@
+"""Progress on stderr with rich: a live bar only when stderr is a terminal,
+plain summary lines always (they are what a CI log keeps)."""
+
+from contextlib import contextmanager
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def stdout_console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+class TrainProgress:
+    """The ``report(event, info)`` callback of the trainers, drawn with rich."""
+
+    def __init__(self, unit="img"):
+        self.console = stderr_console()
+        self.unit = unit
+        self.progress = None
+        self.task = None
+
+    def __enter__(self):
+        if self.console.is_terminal:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("eta"),
+                TimeRemainingColumn(), console=self.console, transient=True)
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+            self.progress = None
+
+    def line(self, text):
+        self.console.print(text, markup=False, soft_wrap=True)
+
+    def __call__(self, event, info):
+        if event == "message":
+            self.line(info["text"])
+        elif event == "epoch_start" and self.progress is not None:
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.task = self.progress.add_task(
+                f"epoch {info['epoch']}/{info['epochs']}", total=info["batches"],
+                completed=info["done"], stats="")
+        elif event == "batch" and self.task is not None:
+            stats = (f"loss {info['loss']:.4f}  acc {info['accuracy']:6.2%}  "
+                     f"{info['images_per_second']:,.0f} {self.unit}/s")
+            self.progress.update(self.task, completed=info["done"], stats=stats)
+        elif event == "epoch_end":
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+                self.task = None
+            self.line(f"epoch {info['epoch']}  loss {info['train_loss']:.4f}  "
+                      f"acc {info['train_accuracy']:.2%}  test loss {info['test_loss']:.4f}  "
+                      f"test acc {info['test_accuracy']:.2%}  {info['seconds']:.1f}s  "
+                      f"{info['images_per_second']:,.0f} {self.unit}/s")
+
+
+@contextmanager
+def download_progress():
+    """Yields an ``on_progress(filename, done, total)`` callback drawing a bar per file."""
+    console = stderr_console()
+    if not console.is_terminal:
+        seen = set()
+
+        def plain(name, done, total):
+            if name not in seen:
+                seen.add(name)
+                console.print(f"downloading {name}", markup=False, soft_wrap=True)
+
+        yield plain
+        return
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    tasks = {}
+    with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
+                  console=console, transient=True) as progress:
+        def update(name, done, total):
+            if name not in tasks:
+                tasks[name] = progress.add_task(f"downloading {name}", total=total)
+            progress.update(tasks[name], completed=done, total=total)
+
+        yield update

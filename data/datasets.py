@@ -1,0 +1,246 @@
+"""The image datasets nnlab knows by name, where their files are looked for,
+and loading them into arrays.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+from nnlab import NnlabError
+from nnlab.data.download import ProgressFn, download_dataset
+from nnlab.data.idx import read_idx
+
+ROLES = ("train_images", "train_labels", "test_images", "test_labels")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    # role -> (file name, MD5 of the file as its publisher serves it)
+    files: Mapping[str, tuple[str, str]]
+    mirrors: Sequence[str]
+    classes: Sequence[str]
+    # System-wide folders (e.g. from a distribution package) to look in last.
+    extra_dirs: Sequence[str] = ()
+
+
+@dataclass
+class Dataset:
+    name: str
+    classes: list[str]
+    train_x: np.ndarray  # uint8 (N, H, W)
+    train_y: np.ndarray  # uint8 (N,)
+    test_x: np.ndarray
+    test_y: np.ndarray
+    folder: Optional[str] = None  # where the files were found, as an absolute path
+
+
+def _mnist_files(train_images, train_labels, test_images, test_labels):
+    return {
+        "train_images": ("train-images-idx3-ubyte.gz", train_images),
+        "train_labels": ("train-labels-idx1-ubyte.gz", train_labels),
+        "test_images": ("t10k-images-idx3-ubyte.gz", test_images),
+        "test_labels": ("t10k-labels-idx1-ubyte.gz", test_labels),
+    }
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "mnist": DatasetInfo(
+        name="mnist",
+        files=_mnist_files(
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "d53e105ee54ea40749a09fcbcd1e9432",
+            "9fb629c4189551a2d022fa330f9573f3",
+            "ec29112dd5afa0611ce80d1b7f02629c",
+        ),
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
+        classes=tuple(str(d) for d in range(10)),
+    ),
+    "fashion-mnist": DatasetInfo(
+        name="fashion-mnist",
+        files=_mnist_files(
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "25c81989df183df01b3e8a0aad5dffbe",
+            "bef4ecab320f06d8554ea6380940ec79",
+            "bb300cfdad3c16e7a12a480ee83cd310",
+        ),
+        mirrors=(
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        ),
+        classes=(
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        ),  # fmt: skip
+        # Where Debian's dataset-fashion-mnist package installs the files.
+        extra_dirs=("/usr/share/datasets/fashion-mnist",),
+    ),
+}
+
+
+def get_info(name: str) -> DatasetInfo:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        known = ", ".join(sorted(DATASETS))
+        raise NnlabError(f"unknown dataset {name!r} (known: {known})") from None
+
+
+def cache_dir(name: str) -> Path:
+    """The per-user folder downloads go to when nothing else is configured."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # The XDG spec says to ignore a relative value.
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "nnlab" / name
+
+
+def _env_data() -> Optional[Path]:
+    value = os.environ.get("NNLAB_DATA", "")
+    return Path(value).expanduser() if value else None
+
+
+def _search_bases(info: DatasetInfo, data_dir) -> list[Path]:
+    bases = []
+    if data_dir is not None:
+        bases.append(Path(data_dir).expanduser())
+    env = _env_data()
+    if env is not None:
+        bases.append(env)
+    bases.append(cache_dir(info.name))
+    bases.extend(Path(d) for d in info.extra_dirs)
+    return bases
+
+
+def _files_in(info: DatasetInfo, folder: Path) -> Optional[dict[str, Path]]:
+    found = {}
+    for role, (filename, _md5) in info.files.items():
+        raw_name = filename[:-3] if filename.endswith(".gz") else filename
+        for candidate in (folder / filename, folder / raw_name):
+            if candidate.is_file():
+                found[role] = candidate
+                break
+        else:
+            return None
+    return found
+
+
+def find_dataset(name: str, data_dir=None) -> Optional[dict[str, Path]]:
+    """Return role -> path of the first folder holding all of the dataset's
+    files, or None.
+
+    Looks in ``data_dir``, ``$NNLAB_DATA``, the user cache folder and the
+    dataset's system folders, in that order; in each, first in a subfolder
+    named after the dataset, then directly. Files may be gzipped or not.
+    """
+    info = get_info(name)
+    for base in _search_bases(info, data_dir):
+        # The subfolder comes first because MNIST and Fashion-MNIST use the
+        # same file names: DIR/fashion-mnist/ must win over MNIST files in DIR.
+        for folder in (base / info.name, base):
+            found = _files_in(info, folder)
+            if found is not None:
+                return found
+    return None
+
+
+def _download_target(name: str, data_dir=None) -> Path:
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    env = _env_data()
+    if env is not None:
+        # $NNLAB_DATA holds every dataset, and they share file names.
+        return env / name
+    return cache_dir(name)
+
+
+def download_dir(name: str, data_dir=None) -> Path:
+    """The folder a download of ``name`` goes to, created if needed:
+    ``data_dir`` if given, else ``$NNLAB_DATA/<name>``, else the cache folder.
+    """
+    get_info(name)
+    target = _download_target(name, data_dir)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NnlabError(f"cannot create {target}: {err.strerror or err}") from None
+    return target
+
+
+def _file_list(info: DatasetInfo) -> str:
+    names = [filename for filename, _md5 in info.files.values()]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _locate(info: DatasetInfo, data_dir, download: bool, on_progress) -> dict[str, Path]:
+    paths = find_dataset(info.name, data_dir)
+    if paths is not None:
+        return paths
+    target = _download_target(info.name, data_dir)
+    if not download:
+        problem = f"{info.name} not found (downloading is off)"
+    else:
+        try:
+            download_dataset(info, download_dir(info.name, data_dir), on_progress)
+        except NnlabError as err:  # DownloadError, or the folder can't be made
+            problem = f"{info.name} not found and could not be downloaded ({err})"
+        else:
+            paths = find_dataset(info.name, data_dir)
+            if paths is not None:
+                return paths
+            problem = f"{info.name} was downloaded to {target} but is still not found there"
+    raise NnlabError(f"{problem}; put {_file_list(info)} in {target} or pass --data DIR")
+
+
+def _check(path: Path, arr: np.ndarray, ndim: int, what: str) -> np.ndarray:
+    if arr.ndim != ndim or arr.dtype != np.uint8:
+        shape = "x".join(str(d) for d in arr.shape)
+        raise NnlabError(
+            f"{path}: expected {what} as a {ndim}-D uint8 array, file holds {arr.dtype} of shape {shape}"
+        )
+    return arr
+
+
+def _load_split(info: DatasetInfo, images_path: Path, labels_path: Path):
+    x = _check(images_path, read_idx(images_path), 3, "images")
+    y = _check(labels_path, read_idx(labels_path), 1, "labels")
+    if len(x) != len(y):
+        raise NnlabError(f"{images_path} has {len(x)} images but {labels_path} has {len(y)} labels")
+    top = int(y.max())
+    if top >= len(info.classes):
+        raise NnlabError(
+            f"{labels_path}: label {top} is out of range ({info.name} has {len(info.classes)} classes)"
+        )
+    return x, y
+
+
+def load_dataset(
+    name: str,
+    data_dir=None,
+    download: bool = True,
+    on_progress: ProgressFn | None = None,
+) -> Dataset:
+    """Find (downloading if allowed and needed), read and validate a dataset.
+
+    ``on_progress(filename, done_bytes, total_bytes_or_None)`` reports download
+    progress. Every problem raises a one-line :class:`NnlabError`.
+    """
+    info = get_info(name)
+    paths = _locate(info, data_dir, download, on_progress)
+    train_x, train_y = _load_split(info, paths["train_images"], paths["train_labels"])
+    test_x, test_y = _load_split(info, paths["test_images"], paths["test_labels"])
+    if train_x.shape[1:] != test_x.shape[1:]:
+        train_hw = "x".join(map(str, train_x.shape[1:]))
+        test_hw = "x".join(map(str, test_x.shape[1:]))
+        raise NnlabError(
+            f"{paths['train_images']} has {train_hw} images but {paths['test_images']} has {test_hw}"
+        )
+    folder = str(paths["train_images"].parent.resolve())
+    return Dataset(info.name, list(info.classes), train_x, train_y, test_x, test_y, folder)

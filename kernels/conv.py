@@ -1,0 +1,194 @@
+"""2-D convolution, forward and backward (im2col + GEMM, one image at a time).
+
+A layer with c_o kernels of size k_h x k_w, stride s_h x s_w and zero padding
+p_h x p_w maps a C x H x W image to c_o x m_h x m_w with
+m = (size + 2 p - k) // s + 1 on each axis.
+
+Each thread takes a contiguous chunk of the batch and lays out one image at a
+time as columns in a buffer it owns, so the columns stay in cache and the GEMM
+writes straight into the NCHW output. Loops index views with plain loop
+variables: Numba checks signed offsets for wraparound, which stops LLVM from
+vectorising.
+"""
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ._common import as_float_array, out_size, pair
+
+
+@njit(cache=True)
+def _pad(xn, ph, pw, xp):
+    """xn: (C, H, W) -> xp: (C, H + 2 ph, W + 2 pw) with a zero border."""
+    C, H, W = xn.shape
+    Hp, Wp = xp.shape[1], xp.shape[2]
+    for c in range(C):
+        for h in range(Hp):
+            row = xp[c, h]
+            if h < ph or h >= ph + H:
+                for w in range(Wp):
+                    row[w] = 0
+            else:
+                src = xn[c, h - ph]
+                for w in range(pw):
+                    row[w] = 0
+                dst = row[pw:pw + W]
+                for w in range(W):
+                    dst[w] = src[w]
+                for w in range(pw + W, Wp):
+                    row[w] = 0
+
+
+@njit(cache=True)
+def _im2col(xp, HH, WW, sh, sw, OH, OW, cols):
+    """xp: (C, Hp, Wp) padded image -> cols: (C * HH * WW, OH * OW)."""
+    C = xp.shape[0]
+    for c in range(C):
+        for i in range(HH):
+            for j in range(WW):
+                row = cols[(c * HH + i) * WW + j]
+                for oh in range(OH):
+                    dst = row[oh * OW:(oh + 1) * OW]
+                    if sw == 1:
+                        src = xp[c, oh * sh + i, j:j + OW]
+                        for ow in range(OW):
+                            dst[ow] = src[ow]
+                    else:
+                        src2 = xp[c, oh * sh + i, j:j + (OW - 1) * sw + 1:sw]
+                        for ow in range(OW):
+                            dst[ow] = src2[ow]
+
+
+@njit(cache=True)
+def _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp):
+    """Adds dcols: (C * HH * WW, OH * OW) back into dxp: (C, Hp, Wp)."""
+    C = dxp.shape[0]
+    for c in range(C):
+        for i in range(HH):
+            for j in range(WW):
+                row = dcols[(c * HH + i) * WW + j]
+                for oh in range(OH):
+                    src = row[oh * OW:(oh + 1) * OW]
+                    if sw == 1:
+                        dst = dxp[c, oh * sh + i, j:j + OW]
+                        for ow in range(OW):
+                            dst[ow] += src[ow]
+                    else:
+                        dst2 = dxp[c, oh * sh + i, j:j + (OW - 1) * sw + 1:sw]
+                        for ow in range(OW):
+                            dst2[ow] += src[ow]
+
+
+@njit(cache=True, parallel=True)
+def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, out):
+    """x: (N, C, H, W), w2: (F, C * HH * WW), b: (F,) -> out: (N, F, OH * OW)."""
+    N, C, H, W = x.shape
+    F, K = w2.shape
+    per = (N + nt - 1) // nt
+    for t in prange(nt):
+        xp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
+        cols = np.empty((K, OH * OW), x.dtype)
+        for n in range(t * per, min(N, (t + 1) * per)):
+            _pad(x[n], ph, pw, xp)
+            _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
+            o = out[n]
+            np.dot(w2, cols, o)
+            for f in range(F):
+                row = o[f]
+                bf = b[f]
+                for p in range(OH * OW):
+                    row[p] += bf
+
+
+@njit(cache=True, parallel=True)
+def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
+                          dx, dw_parts):
+    """dout: (N, F, OH * OW) -> dx: (N, C, H, W) and one dw per thread:
+    dw_parts: (nt, F, C * HH * WW), summed by the caller."""
+    N, C, H, W = x.shape
+    F, K = w2.shape
+    nt = dw_parts.shape[0]
+    per = (N + nt - 1) // nt
+    w2t = np.ascontiguousarray(w2.T)
+    for t in prange(nt):
+        dwt = dw_parts[t]
+        for f in range(F):
+            for k in range(K):
+                dwt[f, k] = 0
+        xp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
+        dxp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
+        cols = np.empty((K, OH * OW), x.dtype)
+        dcols = np.empty((K, OH * OW), x.dtype)
+        tmp = np.empty((F, K), x.dtype)
+        for n in range(t * per, min(N, (t + 1) * per)):
+            _pad(x[n], ph, pw, xp)
+            _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
+            np.dot(dout[n], cols.T, tmp)
+            for f in range(F):
+                for k in range(K):
+                    dwt[f, k] += tmp[f, k]
+            if need_dx:
+                np.dot(w2t, dout[n], dcols)
+                for c in range(C):
+                    for h in range(H + 2 * ph):
+                        for w in range(W + 2 * pw):
+                            dxp[c, h, w] = 0
+                _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp)
+                for c in range(C):
+                    for h in range(H):
+                        src = dxp[c, h + ph, pw:pw + W]
+                        dst = dx[n, c, h]
+                        for w in range(W):
+                            dst[w] = src[w]
+
+
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    """2-D convolution (cross-correlation, as in every framework).
+
+    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,); stride and pad are an int or
+    an (h, w) pair. Returns out: (N, F, OH, OW) and the cache for backward.
+    """
+    x = as_float_array(x, "x", 4)
+    w = as_float_array(w, "w", 4, x.dtype)
+    b = as_float_array(b, "b", 1, x.dtype)
+    N, C, H, W = x.shape
+    F, Cw, HH, WW = w.shape
+    if Cw != C:
+        raise ValueError(f"w has {Cw} input channels but x has {C}")
+    if b.shape != (F,):
+        raise ValueError(f"b must have shape ({F},), got {b.shape}")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(pad, "pad")
+    OH = out_size(H, HH, sh, ph, "conv2d")
+    OW = out_size(W, WW, sw, pw, "conv2d")
+    out = np.empty((N, F, OH * OW), x.dtype)
+    if N:
+        nt = max(1, min(numba.get_num_threads(), N))
+        _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, nt, out)
+    return out.reshape(N, F, OH, OW), (x, w, (sh, sw), (ph, pw))
+
+
+def conv2d_backward(dout, cache, need_dx=True):
+    """Gradients of conv2d_forward.
+
+    dout: (N, F, OH, OW). Returns dx: (N, C, H, W) (None when need_dx is
+    False, as for a network's first layer), dw: (F, C, HH, WW) and db: (F,).
+    """
+    x, w, (sh, sw), (ph, pw) = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    dout = as_float_array(dout, "dout", 4, x.dtype)
+    OH = (H + 2 * ph - HH) // sh + 1
+    OW = (W + 2 * pw - WW) // sw + 1
+    if dout.shape != (N, F, OH, OW):
+        raise ValueError(f"dout must have shape {(N, F, OH, OW)}, got {dout.shape}")
+    nt = max(1, min(numba.get_num_threads(), N))
+    dw_parts = np.zeros((nt, F, C * HH * WW), x.dtype)
+    dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
+    if N:
+        _conv_backward_kernel(x, w.reshape(F, -1), dout.reshape(N, F, OH * OW), HH, WW,
+                              sh, sw, ph, pw, OH, OW, need_dx, dx, dw_parts)
+    dw = dw_parts.sum(axis=0).reshape(w.shape)
+    db = dout.sum(axis=(0, 2, 3))
+    return (dx if need_dx else None), dw, db

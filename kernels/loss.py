@@ -1,0 +1,65 @@
+"""Softmax cross-entropy with a stable log-sum-exp, and optional label smoothing."""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import as_float_array
+
+
+@njit(cache=True, parallel=True)
+def _softmax_ce_kernel(logits, y, smoothing, dlogits, losses):
+    """logits: (N, K), y: (N,) -> dlogits: (N, K) = softmax - target,
+    losses: (N,) in float64. Target: 1 - smoothing on the label, plus
+    smoothing / K spread over every class."""
+    N, K = logits.shape
+    off = smoothing / K
+    for n in prange(N):
+        row = logits[n]
+        d = dlogits[n]
+        m = row[0]
+        for k in range(1, K):
+            if row[k] > m:
+                m = row[k]
+        s = 0.0
+        for k in range(K):
+            e = np.exp(row[k] - m)
+            d[k] = e
+            s += e
+        lse = m + np.log(s)
+        inv = 1.0 / s
+        label = y[n]
+        # loss = lse - sum_k target_k * logit_k
+        dot = (1.0 - smoothing) * row[label]
+        if smoothing != 0.0:
+            tot = 0.0
+            for k in range(K):
+                tot += row[k]
+            dot += off * tot
+        losses[n] = lse - dot
+        for k in range(K):
+            d[k] = d[k] * inv - off
+        d[label] -= 1.0 - smoothing
+
+
+def softmax_cross_entropy(logits, y, smoothing=0.0):
+    """Mean cross-entropy of softmax(logits) against integer labels.
+
+    logits: (N, K), y: (N,) ints in [0, K). Returns (loss, dlogits), loss a
+    Python float in nats and dlogits: (N, K) its gradient.
+    """
+    logits = as_float_array(logits, "logits", 2)
+    N, K = logits.shape
+    y = np.ascontiguousarray(y)
+    if y.shape != (N,):
+        raise ValueError(f"y must have shape ({N},), got {y.shape}")
+    if N == 0:
+        raise ValueError("softmax_cross_entropy needs at least one row")
+    if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= K:
+        raise ValueError(f"labels must be integers in [0, {K})")
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    dlogits = np.empty_like(logits)
+    losses = np.empty(N, np.float64)
+    _softmax_ce_kernel(logits, y.astype(np.int64, copy=False), float(smoothing), dlogits, losses)
+    dlogits /= N
+    return float(losses.mean()), dlogits

@@ -1,0 +1,75 @@
+"""Max pooling, forward and backward.
+
+The forward pass records, for each output, the flat position (h * W + w) of
+the winning input inside its channel, so the backward pass is a scatter.
+Windows may overlap (stride < size): the scatter adds, and each channel is
+handled by one thread, so no two threads write the same element.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import as_float_array, out_size, pair
+
+
+@njit(cache=True, parallel=True)
+def _maxpool_forward_kernel(x, kh, kw, sh, sw, out, arg):
+    """x: (M, H, W) -> out, arg: (M, OH, OW); ties go to the first maximum."""
+    M, H, W = x.shape
+    OH, OW = out.shape[1], out.shape[2]
+    for m in prange(M):
+        img = x[m]
+        for oh in range(OH):
+            h0 = oh * sh
+            for ow in range(OW):
+                w0 = ow * sw
+                best = img[h0, w0]
+                at = h0 * W + w0
+                for i in range(kh):
+                    row = img[h0 + i]
+                    for j in range(kw):
+                        v = row[w0 + j]
+                        if v > best:
+                            best = v
+                            at = (h0 + i) * W + w0 + j
+                out[m, oh, ow] = best
+                arg[m, oh, ow] = at
+
+
+@njit(cache=True, parallel=True)
+def _maxpool_backward_kernel(dout, arg, dx):
+    """dout, arg: (M, OH, OW) -> dx: (M, H * W), zeroed here."""
+    M, OH, OW = dout.shape
+    for m in prange(M):
+        d = dx[m]
+        for p in range(d.shape[0]):
+            d[p] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                d[arg[m, oh, ow]] += dout[m, oh, ow]
+
+
+def maxpool2d_forward(x, size, stride=None):
+    """Max pooling. x: (N, C, H, W); size and stride are an int or an (h, w)
+    pair, stride defaulting to size. Returns out: (N, C, OH, OW) and the cache."""
+    x = as_float_array(x, "x", 4)
+    N, C, H, W = x.shape
+    kh, kw = pair(size, "size")
+    sh, sw = pair(size if stride is None else stride, "stride")
+    OH = out_size(H, kh, sh, 0, "maxpool2d")
+    OW = out_size(W, kw, sw, 0, "maxpool2d")
+    out = np.empty((N * C, OH, OW), x.dtype)
+    arg = np.empty((N * C, OH, OW), np.int32)
+    _maxpool_forward_kernel(x.reshape(N * C, H, W), kh, kw, sh, sw, out, arg)
+    return out.reshape(N, C, OH, OW), (x.shape, arg)
+
+
+def maxpool2d_backward(dout, cache):
+    """Gradient of maxpool2d_forward. dout: (N, C, OH, OW) -> dx: (N, C, H, W)."""
+    (N, C, H, W), arg = cache
+    dout = np.ascontiguousarray(dout)
+    if dout.shape != (N, C) + arg.shape[1:]:
+        raise ValueError(f"dout must have shape {(N, C) + arg.shape[1:]}, got {dout.shape}")
+    dx = np.empty((N * C, H * W), dout.dtype)
+    _maxpool_backward_kernel(dout.reshape(arg.shape), arg, dx)
+    return dx.reshape(N, C, H, W)

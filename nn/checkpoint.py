@@ -1,0 +1,114 @@
+"""Checkpoints: one ``.npz`` file of arrays plus a JSON metadata entry.
+
+The metadata says what the file is (format, version, kind) and everything
+needed to rebuild and resume a run; the arrays are the weights and the
+optimizer and data-order state. Files are written to a temporary file in the
+same folder and moved into place with ``os.replace``, so a crash or a full
+disk mid-write leaves the previous checkpoint as it was. Reading never
+unpickles anything.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from nnlab import NnlabError, __version__
+
+FORMAT = "nnlab-checkpoint"
+VERSION = 1
+META_KEY = "__meta__"
+
+
+class CheckpointError(NnlabError):
+    """A checkpoint that cannot be read, or is not the kind asked for."""
+
+
+def save_checkpoint(path, meta, arrays):
+    """Writes ``arrays`` ({name: ndarray}) and ``meta`` (a JSON-able dict) to ``path`` atomically."""
+    path = os.fspath(path)
+    meta = dict(meta, format=FORMAT, version=VERSION, nnlab_version=__version__)
+    blob = np.frombuffer(json.dumps(meta, allow_nan=False).encode("utf-8"), np.uint8)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"cannot write {path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        # mkstemp makes the file private; give it the mode any new file gets.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **{META_KEY: blob}, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def load_checkpoint(path, kind=None):
+    """(meta, arrays) from ``path``. Raises CheckpointError with a one-line
+    reason for anything that is not a readable nnlab checkpoint of ``kind``."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a folder, not a checkpoint")
+    try:
+        if not zipfile.is_zipfile(path):
+            raise CheckpointError(f"{path} is not an nnlab checkpoint (not an .npz file)")
+        with np.load(path, allow_pickle=False) as npz:
+            if META_KEY not in npz.files:
+                raise CheckpointError(f"{path} is not an nnlab checkpoint (no metadata)")
+            arrays = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint") from None
+    except PermissionError:
+        raise CheckpointError(f"{path}: permission denied") from None
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        # np.load raises ValueError for pickled object arrays, zipfile errors
+        # for a damaged archive; both mean the same thing to the user.
+        raise CheckpointError(f"{path} is damaged or not an nnlab checkpoint ({_reason(e)})") from None
+    meta = _parse_meta(path, arrays.pop(META_KEY))
+    if kind is not None and meta.get("kind") != kind:
+        raise CheckpointError(
+            f"{path} is a {meta.get('kind')} checkpoint, but this needs a {kind} checkpoint")
+    return meta, arrays
+
+
+def _parse_meta(path, blob):
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise CheckpointError(f"{path} has malformed metadata")
+    try:
+        meta = json.loads(blob.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CheckpointError(f"{path} has metadata that is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an nnlab checkpoint")
+    version = meta.get("version")
+    if version != VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format version {version!r}; this nnlab reads version {VERSION}")
+    for key in ("kind", "arch"):
+        if key not in meta:
+            raise CheckpointError(f"{path} has incomplete metadata (no {key!r})")
+    return meta
+
+
+def _reason(e):
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def split_arrays(arrays, prefix):
+    """The entries of ``arrays`` under ``prefix``/, with the prefix removed."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}

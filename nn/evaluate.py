@@ -1,0 +1,42 @@
+"""Classifier evaluation: loss, accuracy and the confusion matrix."""
+
+import numpy as np
+
+from nnlab.kernels import softmax_cross_entropy
+
+
+def normalize_images(x_u8, mean, std):
+    """uint8 images (N, H, W) or (N, C, H, W) -> float32 (N, C, H, W), scaled
+    to [0, 1] and then standardised with the training set's mean and std."""
+    x = x_u8.astype(np.float32)
+    if x.ndim == 3:
+        x = x[:, None]
+    x *= np.float32(1.0 / (255.0 * std))
+    x -= np.float32(mean / std)
+    return x
+
+
+def evaluate_classifier(model, images, labels, mean, std, num_classes, batch_size=1000):
+    """{loss, accuracy, confusion} over a whole split. confusion[i, j] counts
+    examples of class i predicted as j."""
+    n = len(labels)
+    confusion = np.zeros((num_classes, num_classes), np.int64)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        y = labels[start:start + batch_size].astype(np.int64)
+        logits = model.forward(normalize_images(images[start:start + batch_size], mean, std))
+        loss, _ = softmax_cross_entropy(logits, y)
+        total += loss * len(y)
+        np.add.at(confusion, (y, logits.argmax(axis=1)), 1)
+    correct = int(np.trace(confusion))
+    return {"loss": total / max(n, 1), "accuracy": correct / max(n, 1), "confusion": confusion}
+
+
+def precision_recall(confusion):
+    """Per-class (precision, recall) lists; a class never predicted has precision 0."""
+    tp = np.diag(confusion).astype(np.float64)
+    predicted = confusion.sum(axis=0)
+    actual = confusion.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    return precision.tolist(), recall.tolist()
