@@ -24,18 +24,18 @@ def _softmax_ce_kernel(logits, y, smoothing, dlogits, losses):
         for k in range(K):
             e = np.exp(row[k] - m)
             d[k] = e
-            s += e
-        lse = m + np.log(s)
+            s += float(e)  # float64 even without the JIT (NumPy 2 keeps float32 + float in float32)
         inv = 1.0 / s
+        # loss = log-sum-exp - sum_k target_k * logit_k, with the row's maximum
+        # taken out of both terms so that huge logits do not cancel.
         label = y[n]
-        # loss = lse - sum_k target_k * logit_k
-        dot = (1.0 - smoothing) * row[label]
+        dot = (1.0 - smoothing) * float(row[label] - m)
         if smoothing != 0.0:
             tot = 0.0
             for k in range(K):
-                tot += row[k]
+                tot += float(row[k] - m)
             dot += off * tot
-        losses[n] = lse - dot
+        losses[n] = np.log(s) - dot
         for k in range(K):
             d[k] = d[k] * inv - off
         d[label] -= 1.0 - smoothing
