@@ -31,6 +31,18 @@ def positive_float(ctx, param, value):
     return value
 
 
+def nonnegative_float(ctx, param, value):
+    if value is not None and not value >= 0:  # also rejects NaN
+        raise click.BadParameter(f"must be a number of at least 0, got {value}")
+    return value
+
+
+def fraction(ctx, param, value):
+    if value is not None and not 0 <= value < 1:
+        raise click.BadParameter(f"must be at least 0 and below 1, got {value}")
+    return value
+
+
 def explicit(ctx, name):
     """True when the user gave option ``name`` on the command line."""
     source = ctx.get_parameter_source(name)

@@ -5,8 +5,15 @@ import os
 
 import click
 
-from .options import (data_option, dataset_option, explicit, json_option, positive_float,
-                      positive_int, seed_option)
+from .options import (data_option, dataset_option, explicit, fraction, json_option,
+                      nonnegative_float, positive_float, positive_int, seed_option)
+
+
+# Per optimizer: Adam's decay is decoupled (p -= lr * decay * p), so its
+# scale is not comparable with SGD's L2 term. LeNet-5 on MNIST: 2e-3 and 0.05
+# gave 99.20% after 10 epochs where 1e-3 and no decay gave 99.00-99.06%.
+DEFAULT_LR = {"adam": 2e-3, "sgd": 0.05}
+DEFAULT_DECAY = {"adam": 0.05, "sgd": 5e-4}
 
 
 def writable_output(ctx, param, value):
@@ -28,14 +35,15 @@ def writable_output(ctx, param, value):
               help="Passes over the training set (in total, when resuming).")
 @click.option("--batch-size", type=int, default=64, show_default=True, callback=positive_int,
               help="Examples per optimizer step.")
-@click.option("--lr", type=float, default=1e-3, show_default=True, callback=positive_float,
-              help="Peak learning rate.")
+@click.option("--lr", type=float, default=None, callback=positive_float,
+              help="Peak learning rate.  [default: 0.002 for adam, 0.05 for sgd]")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam",
               show_default=True, help="Adam (decoupled weight decay) or SGD with momentum.")
-@click.option("--momentum", type=float, default=0.9, show_default=True,
+@click.option("--momentum", type=float, default=0.9, show_default=True, callback=fraction,
               help="Momentum for --optimizer sgd.")
-@click.option("--weight-decay", type=float, default=0.0, show_default=True,
-              help="Weight decay on weights (not biases).")
+@click.option("--weight-decay", type=float, default=None, callback=nonnegative_float,
+              help="Weight decay on weights, not biases: decoupled (AdamW) for adam, "
+                   "L2 for sgd.  [default: 0.05 for adam, 0.0005 for sgd]")
 @click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default="cosine",
               show_default=True, help="Learning-rate schedule over the whole run.")
 @click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=0,
@@ -65,6 +73,10 @@ def train_cnn(ctx, dataset, data_dir, arch, epochs, batch_size, lr, optimizer, m
 
     from .ui import TrainProgress, download_progress
 
+    if lr is None:
+        lr = DEFAULT_LR[optimizer]
+    if weight_decay is None:
+        weight_decay = DEFAULT_DECAY[optimizer]
     options = {"dataset": dataset, "arch": arch, "epochs": epochs, "batch_size": batch_size,
                "lr": lr, "optimizer": optimizer, "momentum": momentum,
                "weight_decay": weight_decay, "schedule": schedule,

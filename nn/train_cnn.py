@@ -27,10 +27,10 @@ class CNNConfig:
     arch: str = "lenet5"          # architecture name (see cnn_models.ARCHITECTURES)
     epochs: int = 10              # passes over the training set, counting earlier ones on resume
     batch_size: int = 64          # examples per optimizer step
-    lr: float = 1e-3              # peak learning rate
+    lr: float = 2e-3              # peak learning rate
     optimizer: str = "adam"       # adam or sgd
     momentum: float = 0.9         # sgd's momentum
-    weight_decay: float = 0.0     # decay of weights (not biases); decoupled for adam
+    weight_decay: float = 0.05    # decay of weights (not biases); decoupled for adam
     schedule: str = "cosine"      # learning-rate schedule: constant, cosine or step
     warmup_steps: int = 0         # linear warm-up at the start
     seed: int = 0                 # seeds the weights and the shuffling

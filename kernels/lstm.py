@@ -1,0 +1,220 @@
+"""LSTM over a whole sequence: forward, and backward through time.
+
+With z = x_t Wx + h_{t-1} Wh + b cut into four blocks of H, stacked in
+PyTorch's order i, f, g, o:
+
+    i = sigmoid(z_i)   f = sigmoid(z_f)   g = tanh(z_g)   o = sigmoid(z_o)
+    C_t = f * C_{t-1} + i * g               h_t = o * tanh(C_t)
+
+Wx: (D, 4H) and Wh: (H, 4H) are PyTorch's weight_ih / weight_hh transposed,
+and b is its bias_ih + bias_hh, so weights carry over in both directions.
+
+Speed: the input projections of all time steps are one matrix product,
+done before the recurrence (or, for one-hot input, a row gather by the
+caller: see the ``*_recurrence_*`` pair). Inside the recurrence each thread
+owns a block of batch rows for the whole sequence, since rows never
+interact, so the threads run T steps without waiting on each other. The
+weight gradients are one product over all steps, after the backward sweep.
+"""
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ._common import as_float_array
+from ._fastmath import sigmoid_, tanh_
+from ._gemm import matmul, matmul_tn
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _lstm_forward_kernel(xw, h0, c0, Wh, fast, nt, h, c, act):
+    """xw: (T, N, 4H) input projections plus bias; h0, c0: (N, H); Wh: (H, 4H)
+    -> h, c: (T, N, H) and act: (T, N, 4H), the activated gates i, f, g, o."""
+    T, N, G = xw.shape
+    H = G // 4
+    per = (N + nt - 1) // nt
+    for k in prange(nt):
+        lo = k * per
+        hi = min(N, lo + per)
+        if lo >= hi:
+            continue
+        z = np.empty((hi - lo, G), xw.dtype)
+        for t in range(T):
+            if t == 0:
+                np.dot(h0[lo:hi], Wh, z)
+            else:
+                np.dot(h[t - 1, lo:hi], Wh, z)
+            for r in range(hi - lo):
+                n = lo + r
+                zr = z[r]
+                xr = xw[t, n]
+                ar = act[t, n]
+                cp = c0[n] if t == 0 else c[t - 1, n]
+                cr = c[t, n]
+                hr = h[t, n]
+                zi, zf, zg, zo = zr[0:H], zr[H:2 * H], zr[2 * H:3 * H], zr[3 * H:G]
+                xi, xf, xg, xo = xr[0:H], xr[H:2 * H], xr[2 * H:3 * H], xr[3 * H:G]
+                ai, af, ag, ao = ar[0:H], ar[H:2 * H], ar[2 * H:3 * H], ar[3 * H:G]
+                for j in range(H):
+                    i = sigmoid_(zi[j] + xi[j], fast)
+                    f = sigmoid_(zf[j] + xf[j], fast)
+                    g = tanh_(zg[j] + xg[j], fast)
+                    o = sigmoid_(zo[j] + xo[j], fast)
+                    cc = f * cp[j] + i * g
+                    ai[j] = i
+                    af[j] = f
+                    ag[j] = g
+                    ao[j] = o
+                    cr[j] = cc
+                    hr[j] = o * tanh_(cc, fast)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _lstm_backward_kernel(dh, dcT, act, c, c0, WhT, fast, nt, dz, dh0, dc0):
+    """dh: (T, N, H) gradients reaching each h_t from above; dcT: (N, H) the
+    gradient of the final cell state -> dz: (T, N, 4H) gradients of the gate
+    pre-activations; dh0, dc0: (N, H) those of the initial state."""
+    T, N, H = dh.shape
+    G = 4 * H
+    one = dh.dtype.type(1)
+    per = (N + nt - 1) // nt
+    for k in prange(nt):
+        lo = k * per
+        hi = min(N, lo + per)
+        if lo >= hi:
+            continue
+        dhn = np.zeros((hi - lo, H), dh.dtype)  # into h_t from step t + 1
+        dcn = np.empty((hi - lo, H), dh.dtype)  # into C_t from step t + 1
+        for r in range(hi - lo):
+            for j in range(H):
+                dcn[r, j] = dcT[lo + r, j]
+        for t in range(T - 1, -1, -1):
+            for r in range(hi - lo):
+                n = lo + r
+                ar = act[t, n]
+                ai, af, ag, ao = ar[0:H], ar[H:2 * H], ar[2 * H:3 * H], ar[3 * H:G]
+                dzr = dz[t, n]
+                dzi, dzf, dzg, dzo = dzr[0:H], dzr[H:2 * H], dzr[2 * H:3 * H], dzr[3 * H:G]
+                cr = c[t, n]
+                cp = c0[n] if t == 0 else c[t - 1, n]
+                dhr = dh[t, n]
+                dhnr = dhn[r]
+                dcnr = dcn[r]
+                for j in range(H):
+                    i, f, g, o = ai[j], af[j], ag[j], ao[j]
+                    tc = tanh_(cr[j], fast)
+                    dht = dhr[j] + dhnr[j]
+                    dct = dcnr[j] + dht * o * (one - tc * tc)
+                    dzi[j] = dct * g * i * (one - i)
+                    dzf[j] = dct * cp[j] * f * (one - f)
+                    dzg[j] = dct * i * (one - g * g)
+                    dzo[j] = dht * tc * o * (one - o)
+                    dcnr[j] = dct * f
+            np.dot(dz[t, lo:hi], WhT, dhn)
+        for r in range(hi - lo):
+            for j in range(H):
+                dh0[lo + r, j] = dhn[r, j]
+                dc0[lo + r, j] = dcn[r, j]
+
+
+class LSTMCache(NamedTuple):
+    h0: np.ndarray      # (N, H)
+    c0: np.ndarray      # (N, H)
+    Wh: np.ndarray      # (H, 4H)
+    h: np.ndarray       # (T, N, H)
+    c: np.ndarray       # (T, N, H) cell states; c[-1] is the one to carry on
+    act: np.ndarray     # (T, N, 4H) gate activations
+    x: object = None    # (T, N, D) input, for lstm_backward only
+    Wx: object = None   # (D, 4H)
+
+    @property
+    def c_last(self):
+        """The final cell state C_T: (N, H)."""
+        return self.c[-1]
+
+
+def _threads(n):
+    return max(1, min(numba.get_num_threads(), n))
+
+
+def lstm_recurrence_forward(xw, h0, c0, Wh):
+    """The recurrence alone, given the input projections.
+
+    xw: (T, N, 4H), already x_t Wx + b; h0, c0: (N, H); Wh: (H, 4H).
+    Returns h: (T, N, H) and the cache (cache.c_last is C_T).
+    """
+    xw = as_float_array(xw, "xw", 3)
+    T, N, G = xw.shape
+    if G % 4:
+        raise ValueError(f"xw's last axis must be 4H, got {G}")
+    H = G // 4
+    h0 = as_float_array(h0, "h0", 2, xw.dtype)
+    c0 = as_float_array(c0, "c0", 2, xw.dtype)
+    Wh = as_float_array(Wh, "Wh", 2, xw.dtype)
+    if h0.shape != (N, H) or c0.shape != (N, H) or Wh.shape != (H, G):
+        raise ValueError(f"shapes h0 {h0.shape}, c0 {c0.shape}, Wh {Wh.shape} do not fit "
+                         f"N={N}, H={H}")
+    if T < 1:
+        raise ValueError("the sequence must have at least one step")
+    h = np.empty((T, N, H), xw.dtype)
+    c = np.empty((T, N, H), xw.dtype)
+    act = np.empty((T, N, G), xw.dtype)
+    fast = xw.dtype == np.float32
+    if N:
+        _lstm_forward_kernel(xw, h0, c0, Wh, fast, _threads(N), h, c, act)
+    return h, LSTMCache(h0, c0, Wh, h, c, act)
+
+
+def lstm_recurrence_backward(dh, cache, dcT=None):
+    """Gradients of lstm_recurrence_forward. dh: (T, N, H); dcT: (N, H) or None.
+    Returns dxw: (T, N, 4H) (which is also the gradient of b, summed over T
+    and N), dh0, dc0: (N, H) and dWh: (H, 4H)."""
+    T, N, H = cache.h.shape
+    dh = as_float_array(dh, "dh", 3, cache.h.dtype)
+    if dh.shape != (T, N, H):
+        raise ValueError(f"dh must have shape {(T, N, H)}, got {dh.shape}")
+    dcT = (np.zeros((N, H), dh.dtype) if dcT is None
+           else as_float_array(dcT, "dcT", 2, dh.dtype))
+    dz = np.empty((T, N, 4 * H), dh.dtype)
+    dh0 = np.empty((N, H), dh.dtype)
+    dc0 = np.empty((N, H), dh.dtype)
+    fast = dh.dtype == np.float32
+    if N:
+        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0,
+                              np.ascontiguousarray(cache.Wh.T), fast, _threads(N),
+                              dz, dh0, dc0)
+    # dWh = sum_t h_{t-1}^T dz_t, as one product over all steps but the first.
+    dWh = matmul_tn(cache.h0, dz[0])
+    if T > 1:
+        dWh += matmul_tn(cache.h[:-1].reshape(-1, H), dz[1:].reshape(-1, 4 * H))
+    return dz, dh0, dc0, dWh
+
+
+def lstm_forward(x, h0, c0, Wx, Wh, b):
+    """LSTM over a sequence. x: (T, N, D), h0, c0: (N, H), Wx: (D, 4H),
+    Wh: (H, 4H), b: (4H,). Returns h: (T, N, H), whose h[-1] is the last
+    hidden state, and the cache, whose cache.c_last is the last cell state."""
+    x = as_float_array(x, "x", 3)
+    Wx = as_float_array(Wx, "Wx", 2, x.dtype)
+    b = as_float_array(b, "b", 1, x.dtype)
+    T, N, D = x.shape
+    if Wx.shape[0] != D or b.shape != (Wx.shape[1],):
+        raise ValueError(f"shapes x {x.shape}, Wx {Wx.shape}, b {b.shape} do not fit")
+    xw = matmul(x.reshape(T * N, D), Wx)
+    xw += b
+    h, cache = lstm_recurrence_forward(xw.reshape(T, N, -1), h0, c0, Wh)
+    return h, cache._replace(x=x, Wx=Wx)
+
+
+def lstm_backward(dh, cache, dcT=None):
+    """Gradients of lstm_forward. dh: (T, N, H), the loss's gradient at every
+    h_t (zeros where a step feeds nothing); dcT: (N, H) or None. Returns
+    dx: (T, N, D), dh0, dc0: (N, H), dWx: (D, 4H), dWh: (H, 4H), db: (4H,)."""
+    dz, dh0, dc0, dWh = lstm_recurrence_backward(dh, cache, dcT)
+    T, N, D = cache.x.shape
+    dz2 = dz.reshape(T * N, -1)
+    dx = matmul(dz2, np.ascontiguousarray(cache.Wx.T)).reshape(T, N, D)
+    dWx = matmul_tn(cache.x.reshape(T * N, D), dz2)
+    return dx, dh0, dc0, dWx, dWh, dz2.sum(axis=0)
