@@ -47,3 +47,7 @@ def explicit(ctx, name):
     """True when the user gave option ``name`` on the command line."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def plural(n, word):
+    return f"{n:,} {word}" + ("" if n == 1 else "s")

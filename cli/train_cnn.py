@@ -6,7 +6,7 @@ import os
 import click
 
 from .options import (data_option, dataset_option, explicit, fraction, json_option,
-                      nonnegative_float, positive_float, positive_int, seed_option)
+                      nonnegative_float, plural, positive_float, positive_int, seed_option)
 
 
 # Per optimizer: Adam's decay is decoupled (p -= lr * decay * p), so its
@@ -93,7 +93,7 @@ def train_cnn(ctx, dataset, data_dir, arch, epochs, batch_size, lr, optimizer, m
         data_dir = data_dir or meta.get("data_dir")
         if meta.get("epoch", 0) >= config.epochs:
             raise click.UsageError(
-                f"{resume} already holds {meta.get('epoch')} epochs; pass --epochs with a "
+                f"{resume} already holds {plural(meta.get('epoch'), 'epoch')}; pass --epochs with a "
                 "larger total to train further")
     else:
         config = CNNConfig(**options)
@@ -106,7 +106,7 @@ def train_cnn(ctx, dataset, data_dir, arch, epochs, batch_size, lr, optimizer, m
     with TrainProgress() as report:
         verb = f"resuming at epoch {trainer.epoch + 1} of" if resume else "training"
         report.line(f"{verb} {config.arch} ({trainer.model.num_params():,} parameters) on "
-                    f"{trainer.n_train:,} {config.dataset} images, {config.epochs} epochs, "
+                    f"{trainer.n_train:,} {config.dataset} images, {plural(config.epochs, 'epoch')}, "
                     f"batch {config.batch_size}, {config.optimizer} lr {config.lr:g}")
         final = trainer.run(report, save=lambda t: save_checkpoint(out, *t.state()))
 
@@ -121,5 +121,5 @@ def train_cnn(ctx, dataset, data_dir, arch, epochs, batch_size, lr, optimizer, m
         click.echo(json.dumps(results))
     else:
         click.echo(f"test accuracy {results['test_accuracy']:.2%} (loss {results['test_loss']:.4f}) "
-                   f"after {trainer.epoch} epochs, {trainer.seconds:.1f}s of training")
+                   f"after {plural(trainer.epoch, 'epoch')}, {trainer.seconds:.1f}s of training")
         click.echo(f"checkpoint {out}")

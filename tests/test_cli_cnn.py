@@ -138,7 +138,7 @@ def test_resume_refuses_contradicting_options(tmp_path, tiny_mnist):
                  "--batch-size", 8)
     assert_clean_failure(result, 1, "batch_size", "32")
     done = run("train-cnn", "--resume", tmp_path / "cnn.npz")
-    assert_clean_failure(done, 2, "already holds 1 epochs", "--epochs")
+    assert_clean_failure(done, 2, "already holds 1 epoch;", "--epochs")
 
 
 @pytest.mark.parametrize("args, fragment", [
