@@ -1,0 +1,48 @@
+"""Inverted dropout: zero each unit with probability p and scale the rest by
+1 / (1 - p), so that evaluation needs no rescaling.
+
+The uniform draws come from the caller, who owns the random generator (and
+saves its state in checkpoints); the kernel only compares and scales.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import FLOAT_TYPES
+
+
+@njit(cache=True, parallel=True)
+def _dropout_kernel(x, u, p, scale, out):
+    """x, u, out: (M,); out = x * scale where u >= p, else 0."""
+    zero = x.dtype.type(0)
+    p = u.dtype.type(p)
+    scale = x.dtype.type(scale)
+    for i in prange(x.shape[0]):
+        out[i] = x[i] * scale if u[i] >= p else zero
+
+
+def dropout_forward(x, p, u):
+    """x: any shape; p: drop probability in [0, 1); u: uniforms in [0, 1) of
+    x's shape. Returns out and the cache."""
+    x = np.ascontiguousarray(x)
+    if x.dtype.type not in FLOAT_TYPES:
+        raise TypeError(f"x must be float32 or float64, got {x.dtype}")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"p must be in [0, 1), got {p}")
+    u = np.ascontiguousarray(u)
+    if u.shape != x.shape:
+        raise ValueError(f"u must have x's shape {x.shape}, got {u.shape}")
+    out = np.empty_like(x)
+    _dropout_kernel(x.reshape(-1), u.reshape(-1), float(p), 1.0 / (1.0 - p), out.reshape(-1))
+    return out, (u, p)
+
+
+def dropout_backward(dout, cache):
+    """dout: the shape of x -> dx, through the same mask and scale."""
+    u, p = cache
+    dout = np.ascontiguousarray(dout)
+    if dout.shape != u.shape:
+        raise ValueError(f"dout must have shape {u.shape}, got {dout.shape}")
+    dx = np.empty_like(dout)
+    _dropout_kernel(dout.reshape(-1), u.reshape(-1), float(p), 1.0 / (1.0 - p), dx.reshape(-1))
+    return dx

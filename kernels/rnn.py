@@ -1,0 +1,145 @@
+"""Vanilla RNN over a whole sequence: forward, and backward through time.
+
+The lecture's equations, with U the input and W the recurrent weights:
+
+    a_t = b + W s_{t-1} + U x_t          s_t = tanh(a_t)
+
+stored as Wx = U^T: (D, H) and Wh = W^T: (H, H), so that a row of inputs
+multiplies from the left (x_t Wx), as in the LSTM kernels and PyTorch's
+nn.RNN (weight_ih = Wx^T, weight_hh = Wh^T, bias_ih + bias_hh = b).
+The structure is that of ``lstm.py``: one product for all input
+projections, threads owning blocks of batch rows for the whole sequence,
+and the weight gradients as one product after the backward sweep.
+"""
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ._common import as_float_array
+from ._fastmath import tanh_
+from ._gemm import matmul, matmul_tn
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _rnn_forward_kernel(xw, h0, Wh, fast, nt, h):
+    """xw: (T, N, H) input projections plus bias; h0: (N, H); Wh: (H, H)
+    -> h: (T, N, H)."""
+    T, N, H = xw.shape
+    per = (N + nt - 1) // nt
+    for k in prange(nt):
+        lo = k * per
+        hi = min(N, lo + per)
+        if lo >= hi:
+            continue
+        z = np.empty((hi - lo, H), xw.dtype)
+        for t in range(T):
+            if t == 0:
+                np.dot(h0[lo:hi], Wh, z)
+            else:
+                np.dot(h[t - 1, lo:hi], Wh, z)
+            for r in range(hi - lo):
+                zr = z[r]
+                xr = xw[t, lo + r]
+                hr = h[t, lo + r]
+                for j in range(H):
+                    hr[j] = tanh_(zr[j] + xr[j], fast)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _rnn_backward_kernel(dh, h, WhT, nt, da, dh0):
+    """dh: (T, N, H) gradients reaching each s_t from above -> da: (T, N, H)
+    gradients of the pre-activations a_t; dh0: (N, H) that of s_0."""
+    T, N, H = dh.shape
+    one = dh.dtype.type(1)
+    per = (N + nt - 1) // nt
+    for k in prange(nt):
+        lo = k * per
+        hi = min(N, lo + per)
+        if lo >= hi:
+            continue
+        dhn = np.zeros((hi - lo, H), dh.dtype)  # into s_t from step t + 1
+        for t in range(T - 1, -1, -1):
+            for r in range(hi - lo):
+                dar = da[t, lo + r]
+                hr = h[t, lo + r]
+                dhr = dh[t, lo + r]
+                dhnr = dhn[r]
+                for j in range(H):
+                    dar[j] = (dhr[j] + dhnr[j]) * (one - hr[j] * hr[j])
+            np.dot(da[t, lo:hi], WhT, dhn)
+        for r in range(hi - lo):
+            for j in range(H):
+                dh0[lo + r, j] = dhn[r, j]
+
+
+class RNNCache(NamedTuple):
+    h0: np.ndarray      # (N, H)
+    Wh: np.ndarray      # (H, H)
+    h: np.ndarray       # (T, N, H)
+    x: object = None    # (T, N, D), for rnn_backward only
+    Wx: object = None   # (D, H)
+
+
+def rnn_recurrence_forward(xw, h0, Wh):
+    """The recurrence alone: xw: (T, N, H), already x_t Wx + b; h0: (N, H);
+    Wh: (H, H). Returns h: (T, N, H) (h[-1] is the state to carry on) and the cache."""
+    xw = as_float_array(xw, "xw", 3)
+    T, N, H = xw.shape
+    h0 = as_float_array(h0, "h0", 2, xw.dtype)
+    Wh = as_float_array(Wh, "Wh", 2, xw.dtype)
+    if h0.shape != (N, H) or Wh.shape != (H, H):
+        raise ValueError(f"shapes h0 {h0.shape}, Wh {Wh.shape} do not fit N={N}, H={H}")
+    if T < 1:
+        raise ValueError("the sequence must have at least one step")
+    h = np.empty((T, N, H), xw.dtype)
+    if N:
+        _rnn_forward_kernel(xw, h0, Wh, xw.dtype == np.float32,
+                            max(1, min(numba.get_num_threads(), N)), h)
+    return h, RNNCache(h0, Wh, h)
+
+
+def rnn_recurrence_backward(dh, cache):
+    """Gradients of rnn_recurrence_forward. dh: (T, N, H). Returns
+    dxw: (T, N, H) (also b's gradient, summed over T and N), dh0: (N, H), dWh: (H, H)."""
+    T, N, H = cache.h.shape
+    dh = as_float_array(dh, "dh", 3, cache.h.dtype)
+    if dh.shape != (T, N, H):
+        raise ValueError(f"dh must have shape {(T, N, H)}, got {dh.shape}")
+    da = np.empty((T, N, H), dh.dtype)
+    dh0 = np.empty((N, H), dh.dtype)
+    if N:
+        _rnn_backward_kernel(dh, cache.h, np.ascontiguousarray(cache.Wh.T),
+                             max(1, min(numba.get_num_threads(), N)), da, dh0)
+    dWh = matmul_tn(cache.h0, da[0])
+    if T > 1:
+        dWh += matmul_tn(cache.h[:-1].reshape(-1, H), da[1:].reshape(-1, H))
+    return da, dh0, dWh
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """Vanilla RNN over a sequence. x: (T, N, D), h0: (N, H), Wx: (D, H),
+    Wh: (H, H), b: (H,). Returns h: (T, N, H), h[-1] the last state, and the cache."""
+    x = as_float_array(x, "x", 3)
+    Wx = as_float_array(Wx, "Wx", 2, x.dtype)
+    b = as_float_array(b, "b", 1, x.dtype)
+    T, N, D = x.shape
+    if Wx.shape[0] != D or b.shape != (Wx.shape[1],):
+        raise ValueError(f"shapes x {x.shape}, Wx {Wx.shape}, b {b.shape} do not fit")
+    xw = matmul(x.reshape(T * N, D), Wx)
+    xw += b
+    h, cache = rnn_recurrence_forward(xw.reshape(T, N, -1), h0, Wh)
+    return h, cache._replace(x=x, Wx=Wx)
+
+
+def rnn_backward(dh, cache):
+    """Gradients of rnn_forward. dh: (T, N, H). Returns dx: (T, N, D),
+    dh0: (N, H), dWx: (D, H), dWh: (H, H), db: (H,)."""
+    da, dh0, dWh = rnn_recurrence_backward(dh, cache)
+    T, N, D = cache.x.shape
+    da2 = da.reshape(T * N, -1)
+    dx = matmul(da2, np.ascontiguousarray(cache.Wx.T)).reshape(T, N, D)
+    dWx = matmul_tn(cache.x.reshape(T * N, D), da2)
+    return dx, dh0, dWx, dWh, da2.sum(axis=0)
