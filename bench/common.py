@@ -6,9 +6,11 @@ import statistics
 import sys
 import time
 
-# The same set-up as the nnlab command: BLAS single-threaded, because the
-# kernels parallelise over the batch themselves. Must run before numpy loads.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import nnlab  # noqa: E402
+
+# The same thread set-up as the nnlab command (see nnlab.THREAD_ENV); it must
+# come before numpy and numba load.
+nnlab.set_thread_env()
 
 THREADS = 2
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

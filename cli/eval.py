@@ -9,27 +9,75 @@ from .options import data_option, json_option
 
 @click.command("eval")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("textfile", required=False, type=click.Path(dir_okay=True, allow_dash=True))
 @data_option
 @click.option("--download/--no-download", default=True, show_default=True,
               help="Download the dataset when it is not found.")
 @json_option
-def eval_cmd(checkpoint, data_dir, download, as_json):
+def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
     """Evaluate CHECKPOINT on its test data.
 
     For a CNN: test accuracy and loss, per-class precision and recall, and
     the confusion matrix (rows: true class, columns: predicted class).
+
+    For a character model: the loss in nats and bits per character and the
+    perplexity, on the checkpoint's own validation text or on TEXTFILE.
     """
     from nnlab.nn.checkpoint import CheckpointError, load_checkpoint
 
     meta, arrays = load_checkpoint(checkpoint)
     if meta["kind"] == "cnn":
+        if textfile is not None:
+            raise click.UsageError(f"{checkpoint} is an image classifier; TEXTFILE is for "
+                                   "character models")
         results = _eval_cnn(meta, arrays, data_dir, download)
+        printer = _print_cnn
+    elif meta["kind"] == "charlm":
+        results = _eval_charlm(checkpoint, meta, arrays, textfile)
+        printer = _print_charlm
     else:
         raise CheckpointError(f"{checkpoint} holds a {meta['kind']!r} model, which eval does not know")
     if as_json:
         click.echo(json.dumps(results))
     else:
-        _print_cnn(results)
+        printer(results)
+
+
+def _eval_charlm(checkpoint, meta, arrays, textfile):
+    import math
+
+    from nnlab.data.text import TextError, Vocab, read_text
+    from nnlab.nn.charlm import charlm_from_checkpoint
+    from nnlab.nn.lm_data import bits, evaluate_lm
+
+    model = charlm_from_checkpoint(meta, arrays)
+    vocab = Vocab(meta["vocab"])
+    if textfile is None:
+        ids = arrays.get("data/val")
+        if ids is None:
+            raise click.UsageError(f"{checkpoint} has no validation text (its corpus was too "
+                                   "small to hold one out); pass a TEXTFILE to evaluate on")
+        source = "the validation split"
+    else:
+        text = read_text(textfile)
+        missing = vocab.unknown(text)
+        if missing:
+            from nnlab.data.text import describe
+
+            raise TextError(f"{textfile} has characters the model never saw: {describe(missing)}")
+        if len(text) < 2:
+            raise TextError(f"{textfile} holds a single character; evaluation needs two")
+        ids = vocab.encode(text)
+        source = textfile
+    nats = evaluate_lm(model, ids, int(meta.get("batch", 32)), int(meta.get("seq_len", 64)))
+    return {"kind": "charlm", "source": source, "characters": int(len(ids)),
+            "loss": nats, "bits_per_char": bits(nats), "perplexity": math.exp(nats)}
+
+
+def _print_charlm(r):
+    click.echo(f"{r['loss']:.4f} nats/char  {r['bits_per_char']:.4f} bits/char  "
+               f"perplexity {r['perplexity']:.3f}  ({r['characters']:,} characters of "
+               f"{r['source']})")
 
 
 def _eval_cnn(meta, arrays, data_dir, download):

@@ -6,28 +6,45 @@ modules import numpy and the Numba kernels inside their functions, so that
 """
 
 import importlib
-import os
 import sys
 
 import click
 
-# The kernels parallelise over the batch themselves and call BLAS from inside
-# their threads; a second, multi-threaded BLAS pool on top of that fights
-# them for the cores (a 10x slowdown measured on 2 cores). This must be set
-# before numpy is first imported, which the commands do lazily.
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from nnlab import NnlabError, __version__, set_thread_env
 
-from nnlab import NnlabError, __version__
+# Before any command imports numpy or numba (they do so lazily).
+set_thread_env()
 
 # command name -> (module, function)
 COMMANDS = {
+    "train-charlm": ("nnlab.cli.train_charlm", "train_charlm"),
+    "sample": ("nnlab.cli.sample", "sample"),
     "train-cnn": ("nnlab.cli.train_cnn", "train_cnn"),
     "eval": ("nnlab.cli.eval", "eval_cmd"),
 }
 
 
 class NnlabGroup(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.format_message(), err=True)
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            # One line, where Click would print the usage and a hint on two more.
+            where = e.ctx.command_path if e.ctx is not None else "nnlab"
+            click.echo(f"Error: {e.format_message()} (see '{where} --help')", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+
     def list_commands(self, ctx):
         return list(COMMANDS)
 
@@ -61,6 +78,8 @@ def cli():
 
     \b
     Typical use:
+      nnlab train-charlm hello.txt    the lecture's "hello" character model, in seconds
+      nnlab sample --temp 0.8         text from the model in charlm.npz
       nnlab train-cnn                 train LeNet-5 on MNIST (downloads it if missing)
       nnlab eval cnn.npz              accuracy, per-class table and confusion matrix
     """

@@ -68,6 +68,27 @@ class TrainProgress:
                       f"{info['images_per_second']:,.0f} {self.unit}/s")
 
 
+class LMProgress(TrainProgress):
+    """The ``report(event, info)`` callback of the language-model trainer."""
+
+    def __call__(self, event, info):
+        if event == "message":
+            self.line(info["text"])
+        elif event == "start" and self.progress is not None:
+            self.task = self.progress.add_task("training", total=info["total"],
+                                               completed=info["done"], stats="")
+        elif event == "step" and self.task is not None:
+            stats = f"loss {info['loss']:.4f}  {info['tokens_per_second']:,.0f} tok/s"
+            self.progress.update(self.task, completed=info["done"], stats=stats)
+        elif event == "validation":
+            val = info["val_loss"]
+            text = (f"step {info['step']:,}/{info['total']:,}  epoch {info['epoch']:.2f}  "
+                    f"train loss {info['train_loss']:.4f}")
+            if val is not None:
+                text += f"  val loss {val:.4f}" + ("  (best)" if info["best"] else "")
+            self.line(text + f"  {info['seconds']:.0f}s")
+
+
 @contextmanager
 def download_progress():
     """Yields an ``on_progress(filename, done, total)`` callback drawing a bar per file."""

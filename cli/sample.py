@@ -1,0 +1,87 @@
+"""nnlab sample: text from a character-level language model, streamed."""
+
+import math
+import os
+import sys
+
+import click
+
+from .options import positive_float, seed_option
+
+
+def nonnegative_int(ctx, param, value):
+    if value is not None and value < 0:
+        raise click.BadParameter(f"must be at least 0, got {value}")
+    return value
+
+
+@click.command("sample")
+@click.argument("checkpoint", default="charlm.npz", type=click.Path(dir_okay=False))
+@click.option("--temp", "temperature", type=float, default=0.8, show_default=True,
+              callback=positive_float,
+              help="Temperature: below 1 is more conservative, above 1 more surprising.")
+@click.option("--len", "length", type=int, default=500, show_default=True,
+              callback=nonnegative_int, help="Characters to generate after the prime.")
+@click.option("--prime", default=None,
+              help="Text to start from; it is printed, then continued.  [default: a newline "
+                   "when the vocabulary has one, else the corpus's first character]")
+@click.option("--top-k", type=int, default=0, show_default=True, callback=nonnegative_int,
+              help="Draw only from the K most likely characters (0: from all).")
+@click.option("--argmax", is_flag=True,
+              help="Always take the most likely character (greedy; ignores --temp).")
+@seed_option
+def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
+    """Generate text from the language model in CHECKPOINT (default charlm.npz).
+
+    Characters are written to stdout as they are generated, so
+    `nnlab sample --len 100000 | head -c 100` stops at once.
+    """
+    import numpy as np
+
+    from nnlab.data.text import Vocab, describe
+    from nnlab.nn.charlm import charlm_from_checkpoint
+    from nnlab.nn.checkpoint import load_checkpoint
+    from nnlab.nn.sample import Sampler
+
+    meta, arrays = load_checkpoint(checkpoint, kind="charlm")
+    model = charlm_from_checkpoint(meta, arrays)
+    vocab = Vocab(meta["vocab"])
+    if top_k > len(vocab):
+        raise click.BadParameter(f"{top_k} is more than the {len(vocab)} characters of the "
+                                 "model's vocabulary", param_hint="--top-k")
+    shown = prime
+    if prime is None:
+        prime = "\n" if "\n" in vocab.index else vocab.chars[0]
+        shown = "" if prime == "\n" else prime
+    elif prime == "":
+        raise click.BadParameter("must hold at least one character", param_hint="--prime")
+    missing = vocab.unknown(prime)
+    if missing:
+        raise click.BadParameter(f"characters not in the model's vocabulary: {describe(missing)}",
+                                 param_hint="--prime")
+
+    sampler = Sampler(model)
+    sampler.feed(vocab.encode(prime))
+    rng = np.random.Generator(np.random.PCG64(seed))
+    out = click.get_binary_stream("stdout")
+    # A person watching wants each character at once; a pipe wants fewer writes.
+    chunk = 1 if out.isatty() else 256
+    last = shown[-1:] or prime[-1:]
+    try:
+        out.write(shown.encode("utf-8"))
+        done = 0
+        while done < length:
+            n = min(chunk, length - done)
+            text = vocab.decode(sampler.generate(n, rng, temperature, top_k, argmax))
+            out.write(text.encode("utf-8"))
+            out.flush()
+            done += n
+            last = text[-1]
+        if out.isatty() and last != "\n":
+            out.write(b"\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader has gone (| head): stop quietly, as a pipeline expects.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)

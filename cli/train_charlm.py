@@ -1,0 +1,157 @@
+"""nnlab train-charlm: train a character-level language model on a text file."""
+
+import json
+import os
+
+import click
+
+from .options import (explicit, fraction, json_option, nonnegative_float, positive_float,
+                      positive_int, seed_option)
+from .train_cnn import writable_output
+
+
+def best_path(out):
+    """charlm.npz -> charlm.best.npz: where the best checkpoint by validation loss goes."""
+    root, ext = os.path.splitext(out)
+    return f"{root}.best{ext or '.npz'}"
+
+
+@click.command("train-charlm")
+@click.argument("file", required=False, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--cell", type=click.Choice(["lstm", "rnn"]), default="lstm", show_default=True,
+              help="LSTM or vanilla RNN cells.")
+@click.option("--hidden", type=int, default=256, show_default=True, callback=positive_int,
+              help="Units per layer.")
+@click.option("--layers", type=int, default=2, show_default=True, callback=positive_int,
+              help="Stacked recurrent layers.")
+@click.option("--dropout", type=float, default=0.0, show_default=True, callback=fraction,
+              help="Dropout after each recurrent layer, while training.")
+@click.option("--seq-len", type=int, default=64, show_default=True, callback=positive_int,
+              help="Time steps per chunk of truncated backpropagation through time.")
+@click.option("--batch-size", type=int, default=32, show_default=True, callback=positive_int,
+              help="Parallel streams of text per step.")
+@click.option("--lr", type=float, default=2e-3, show_default=True, callback=positive_float,
+              help="Peak learning rate (Adam), decayed along a cosine to a tenth of it.")
+@click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=0,
+              show_default=True, help="Steps of linear learning-rate warm-up.")
+@click.option("--weight-decay", type=float, default=0.0, show_default=True,
+              callback=nonnegative_float, help="Decoupled (AdamW) decay of the weight matrices.")
+@click.option("--clip", type=float, default=5.0, show_default=True, callback=nonnegative_float,
+              help="Bound on the gradients' global norm (0: no clipping).")
+@click.option("--val-frac", type=float, default=0.1, show_default=True, callback=fraction,
+              help="Fraction of the text, from its end, held out for validation.")
+@click.option("--eval-every", type=int, default=None, callback=positive_int,
+              help="Steps between validations and checkpoints.  [default: a tenth of the "
+                   "run, at most 500]")
+@click.option("--steps", type=int, default=None, callback=positive_int,
+              help="Stop after this many steps (in total, when resuming).")
+@click.option("--epochs", type=float, default=None, callback=positive_float,
+              help="Stop after this many passes over the text.  [default: 10, and at least "
+                   "300 steps]")
+@click.option("--time-limit", type=float, default=None, callback=positive_float,
+              help="Stop after this many seconds of training, validate and save.")
+@seed_option
+@click.option("--out", type=click.Path(dir_okay=False), default="charlm.npz", show_default=True,
+              callback=writable_output,
+              help="Checkpoint written at every validation; the best one by validation loss "
+                   "goes beside it as NAME.best.npz.")
+@click.option("--resume", type=click.Path(dir_okay=False), default=None,
+              help="Continue training from this checkpoint (FILE defaults to its corpus).")
+@json_option
+@click.pass_context
+def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, lr,
+                 warmup_steps, weight_decay, clip, val_frac, eval_every, steps, epochs,
+                 time_limit, seed, out, resume, as_json):
+    """Train a character-level language model on FILE ("-" for stdin).
+
+    The vocabulary is the set of characters in FILE (read as UTF-8). Progress
+    goes to stderr; the final losses (nats per character) go to stdout. Try
+    the lecture's example: nnlab train-charlm hello.txt, then
+    nnlab sample --argmax --prime h --len 4.
+    """
+    from nnlab.data.text import TextError, Vocab, bundled_path, read_text
+    from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
+    from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer
+
+    from .ui import LMProgress
+
+    options = {"cell": cell, "hidden": hidden, "layers": layers, "dropout": dropout,
+               "seq_len": seq_len, "batch_size": batch_size, "lr": lr,
+               "warmup_steps": warmup_steps, "weight_decay": weight_decay, "clip": clip,
+               "val_frac": val_frac, "eval_every": eval_every or 0, "steps": steps or 0,
+               "epochs": epochs or 0, "time_limit": time_limit or 0, "seed": seed}
+    meta = arrays = None
+    if resume:
+        meta, arrays = load_checkpoint(resume, kind="charlm")
+        config = CharLMConfig.from_dict(meta.get("config", {}))
+        for name, value in options.items():
+            if explicit(ctx, name):
+                setattr(config, name, value)
+        if explicit(ctx, "steps") and not explicit(ctx, "epochs"):
+            config.epochs = 0
+        if explicit(ctx, "epochs") and not explicit(ctx, "steps"):
+            config.steps = 0
+        if not explicit(ctx, "out"):
+            out = resume
+        file = file or meta.get("corpus", {}).get("path")
+        if not file or file == "-":
+            raise click.UsageError("give the text FILE to resume training on")
+    else:
+        config = CharLMConfig(**options)
+        if file is None:
+            raise click.UsageError("missing FILE: the text to learn from (- for stdin)")
+
+    notes = []
+    if file != "-" and not os.path.exists(file) and bundled_path(file):
+        file = bundled_path(file)
+        notes.append(f"using the {os.path.basename(file)} bundled with nnlab")
+    text = read_text(file)
+    vocab = Vocab.from_text(text)
+    if len(text) < 2:
+        raise TextError(f"{file} holds a single character; a language model needs at least "
+                        "two to learn from")
+    if resume and vocab.chars != meta["vocab"]:
+        raise click.UsageError(
+            f"{file} does not have the vocabulary of {resume} ({len(vocab)} characters "
+            f"against {len(meta['vocab'])}); resume with the text it was trained on")
+    ids = vocab.encode(text)
+    trainer = (CharLMTrainer.resume(meta, arrays, ids, vocab, config, notes) if resume
+               else CharLMTrainer(config, ids, vocab, notes))
+    if trainer.step >= trainer.total_steps:
+        raise click.UsageError(f"{resume} already holds {trainer.step:,} steps; pass --steps "
+                               "or --epochs with a larger total to train further")
+    corpus = {"path": "-" if file == "-" else os.path.abspath(file), "chars": len(text)}
+    best = best_path(out)
+
+    def save(t, improved):
+        meta, arrays = t.state_dict()
+        meta["corpus"] = corpus
+        save_checkpoint(out, meta, arrays)
+        if improved:
+            save_checkpoint(best, meta, arrays)
+
+    with LMProgress(unit="tok") as report:
+        for note in notes:
+            report.line(note)
+        verb = f"resuming at step {trainer.step:,} of" if resume else "training"
+        report.line(f"{verb} a {trainer.model.L}-layer {config.cell.upper()} of "
+                    f"{trainer.model.H} units ({trainer.model.num_params():,} parameters) on "
+                    f"{len(trainer.train_ids):,} characters, vocabulary {len(vocab)}, "
+                    f"{trainer.total_steps:,} steps of {trainer.batch}x{trainer.seq_len}")
+        final = trainer.run(report, save=save)
+
+    results = {"train_loss": final["train_loss"], "val_loss": final["val_loss"],
+               "best_val_loss": trainer.best_val, "steps": trainer.step,
+               "epochs": round(trainer.epoch, 3), "seconds": round(trainer.seconds, 3),
+               "tokens_per_second": round(trainer.tokens_per_second, 1),
+               "parameters": trainer.model.num_params(), "checkpoint": out,
+               "best_checkpoint": best if trainer.best_val is not None else None}
+    if as_json:
+        click.echo(json.dumps(results))
+    else:
+        line = f"train loss {results['train_loss']:.4f}"
+        if results["val_loss"] is not None:
+            line += f"  val loss {results['val_loss']:.4f} (best {trainer.best_val:.4f})"
+        click.echo(line + f" nats/char after {trainer.step:,} steps, {trainer.seconds:.1f}s, "
+                   f"{trainer.tokens_per_second:,.0f} tokens/s")
+        click.echo(f"checkpoint {out}" + (f" (best: {best})" if results["best_checkpoint"] else ""))

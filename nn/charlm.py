@@ -1,0 +1,165 @@
+"""Character-level language model: one-hot characters in, a stack of LSTM or
+vanilla-RNN layers, and a softmax over the vocabulary at every time step.
+
+Parameters, in the model's ``params`` dict (G = 4H for an LSTM, H for an RNN):
+
+    l0.Wx (V, G)   input weights of layer 0, one row per character: the
+                   product of a one-hot input with them is a row lookup
+    lK.Wx (H, G)   input weights of layer K > 0
+    lK.Wh (H, G)   recurrent weights, lK.b (G,) bias
+    out.w (H, V)   output projection, out.b (V,)
+
+The recurrent state is a list with one (h, c) pair per layer for the LSTM
+and one (h,) for the RNN, each (N, H); training carries it from one chunk of
+text to the next (truncated backpropagation through time).
+"""
+
+import math
+
+import numpy as np
+
+from nnlab import kernels as K
+from nnlab.kernels._gemm import matmul, matmul_tn
+
+CELLS = ("lstm", "rnn")
+
+
+class CharLM:
+    def __init__(self, vocab_size, cell="lstm", hidden=256, layers=2, dropout=0.0,
+                 dtype=np.float32):
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r} (known: lstm, rnn)")
+        if vocab_size < 1 or hidden < 1 or layers < 1:
+            raise ValueError("vocab_size, hidden and layers must be at least 1")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.V, self.cell, self.H, self.L = int(vocab_size), cell, int(hidden), int(layers)
+        self.dropout = float(dropout)
+        self.G = 4 * self.H if cell == "lstm" else self.H
+        self.dtype = np.dtype(dtype)
+        self.params = {}
+        for l in range(self.L):
+            self.params[f"l{l}.Wx"] = np.zeros((self.V if l == 0 else self.H, self.G), self.dtype)
+            self.params[f"l{l}.Wh"] = np.zeros((self.H, self.G), self.dtype)
+            self.params[f"l{l}.b"] = np.zeros(self.G, self.dtype)
+        self.params["out.w"] = np.zeros((self.H, self.V), self.dtype)
+        self.params["out.b"] = np.zeros(self.V, self.dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._tape = None
+
+    def arch_args(self):
+        return {"vocab_size": self.V, "cell": self.cell, "hidden": self.H,
+                "layers": self.L, "dropout": self.dropout}
+
+    def num_params(self):
+        return sum(int(p.size) for p in self.params.values())
+
+    def init(self, rng):
+        """PyTorch's uniform(-1/sqrt(H), 1/sqrt(H)), with the LSTM's forget
+        gate biased to 1 so that early on it remembers (as char-rnn does)."""
+        k = 1.0 / math.sqrt(self.H)
+        for name, p in self.params.items():
+            p[...] = rng.uniform(-k, k, p.shape).astype(self.dtype)
+        for l in range(self.L):
+            b = self.params[f"l{l}.b"]
+            b[...] = 0
+            if self.cell == "lstm":
+                b[self.H:2 * self.H] = 1
+        self.params["out.b"][...] = 0
+        return self
+
+    def zero_state(self, n):
+        parts = 2 if self.cell == "lstm" else 1
+        return [tuple(np.zeros((n, self.H), self.dtype) for _ in range(parts))
+                for _ in range(self.L)]
+
+    def forward(self, tokens, state, train=False, rng=None):
+        """tokens: (T, N) ids. Returns logits: (T * N, V), rows in time-major
+        order, and the state after the last step."""
+        T, N = tokens.shape
+        P = self.params
+        tape = []
+        new_state = []
+        inp = None
+        for l in range(self.L):
+            if l == 0:
+                xw, emb = K.embedding_forward(tokens, P["l0.Wx"])
+            else:
+                xw = matmul(inp.reshape(T * N, self.H), P[f"l{l}.Wx"]).reshape(T, N, self.G)
+                emb = None
+            xw += P[f"l{l}.b"]
+            if self.cell == "lstm":
+                h, cache = K.lstm_recurrence_forward(xw, state[l][0], state[l][1], P[f"l{l}.Wh"])
+                new_state.append((h[-1].copy(), cache.c_last.copy()))
+            else:
+                h, cache = K.rnn_recurrence_forward(xw, state[l][0], P[f"l{l}.Wh"])
+                new_state.append((h[-1].copy(),))
+            drop = None
+            if train and self.dropout > 0:
+                h, drop = K.dropout_forward(h, self.dropout, rng.random(h.shape, dtype=np.float32))
+            tape.append((inp, emb, cache, drop))
+            inp = h
+        top = inp.reshape(T * N, self.H)
+        logits = matmul(top, P["out.w"])
+        logits += P["out.b"]
+        self._tape = (T, N, tape, top)
+        return logits, new_state
+
+    def backward(self, dlogits):
+        """Fills ``grads`` from dlogits: (T * N, V), the gradient of the loss."""
+        T, N, tape, top = self._tape
+        P, G = self.params, self.grads
+        G["out.w"][...] = matmul_tn(top, dlogits)
+        G["out.b"][...] = dlogits.sum(axis=0)
+        dinp = matmul(dlogits, np.ascontiguousarray(P["out.w"].T)).reshape(T, N, self.H)
+        for l in range(self.L - 1, -1, -1):
+            inp, emb, cache, drop = tape[l]
+            if drop is not None:
+                dinp = K.dropout_backward(dinp, drop)
+            if self.cell == "lstm":
+                dxw, _, _, dWh = K.lstm_recurrence_backward(dinp, cache)
+            else:
+                dxw, _, dWh = K.rnn_recurrence_backward(dinp, cache)
+            G[f"l{l}.Wh"][...] = dWh
+            dxw2 = dxw.reshape(T * N, self.G)
+            G[f"l{l}.b"][...] = dxw2.sum(axis=0)
+            if l == 0:
+                G["l0.Wx"][...] = K.embedding_backward(dxw, emb)
+            else:
+                G[f"l{l}.Wx"][...] = matmul_tn(inp.reshape(T * N, self.H), dxw2)
+                dinp = matmul(dxw2, np.ascontiguousarray(P[f"l{l}.Wx"].T)).reshape(T, N, self.H)
+        self._tape = None
+
+    def load_params(self, arrays):
+        for key, p in self.params.items():
+            a = arrays.get(key)
+            if a is None:
+                raise ValueError(f"parameter {key} is missing")
+            if a.shape != p.shape:
+                raise ValueError(f"parameter {key} has shape {a.shape}, expected {p.shape}")
+            p[...] = a
+
+
+def clip_grad_norm(grads, max_norm):
+    """Scales all gradients together so their global L2 norm is at most
+    max_norm (0 turns clipping off). Returns the norm before clipping."""
+    total = math.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads.values()))
+    if max_norm > 0 and total > max_norm:
+        scale = max_norm / (total + 1e-6)
+        for g in grads.values():
+            g *= g.dtype.type(scale)
+    return total
+
+
+def charlm_from_checkpoint(meta, arrays):
+    """The trained CharLM stored in a language-model checkpoint's (meta, arrays)."""
+    from .checkpoint import CheckpointError, split_arrays
+
+    try:
+        model = CharLM(**meta["arch"]["args"])
+        if len(meta["vocab"]) != model.V:
+            raise ValueError("the vocabulary does not match the output layer")
+        model.load_params(split_arrays(arrays, "params"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"the checkpoint's model cannot be rebuilt: {e}") from None
+    return model

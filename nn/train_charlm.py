@@ -1,0 +1,243 @@
+"""Training loop for character-level language models.
+
+Read top to bottom: the config, the corpus split into training and
+validation text, the trainer's state, one step of truncated BPTT, the
+periodic validation with its checkpoints, and the state a checkpoint holds.
+Progress goes out through ``report(event, info)``; this module never prints.
+"""
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from nnlab import NnlabError
+from nnlab.kernels import softmax_cross_entropy
+
+from .charlm import CharLM, clip_grad_norm
+from .checkpoint import CheckpointError, split_arrays
+from .lm_data import Streams, evaluate_lm, fit_batch
+from .optim import Adam
+from .schedule import LRSchedule
+
+MIN_VAL_CHARS = 16       # below this a validation split says nothing
+DEFAULT_EPOCHS = 10      # when neither --steps nor --epochs is given ...
+DEFAULT_MIN_STEPS = 300  # ... but at least this many steps, for tiny corpora
+
+
+@dataclass
+class CharLMConfig:
+    cell: str = "lstm"            # recurrent cell: lstm or rnn
+    hidden: int = 256             # units per layer
+    layers: int = 2               # stacked recurrent layers
+    dropout: float = 0.0          # dropout after each layer
+    seq_len: int = 64             # time steps per chunk of truncated BPTT
+    batch_size: int = 32          # parallel streams of text
+    lr: float = 2e-3              # peak learning rate (Adam)
+    min_lr_frac: float = 0.1      # the cosine schedule ends at lr * this
+    warmup_steps: int = 0         # linear warm-up at the start
+    weight_decay: float = 0.0     # decoupled (AdamW) decay of weight matrices
+    clip: float = 5.0             # bound on the gradients' global norm (0: off)
+    val_frac: float = 0.1         # the end of the corpus held out for validation
+    eval_every: int = 0           # steps between validations (0: a tenth of the run, at most 500)
+    steps: int = 0                # stop after this many steps (0: by epochs)
+    epochs: float = 0             # stop after this many passes (0 and steps 0: the default)
+    time_limit: float = 0         # stop after this many seconds of training (0: none)
+    seed: int = 0                 # seeds the weights and dropout
+
+    @classmethod
+    def from_dict(cls, d):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+# What a resumed run may not change: it would no longer be the same model or data order.
+FIXED_ON_RESUME = ("cell", "hidden", "layers", "seq_len", "batch_size", "val_frac", "seed")
+
+
+def split_corpus(ids, val_frac):
+    """(train ids, val ids or None). Validation takes the end of the text,
+    as nanoGPT does, unless that would leave it too small to mean anything."""
+    n_val = int(len(ids) * val_frac)
+    if n_val < MIN_VAL_CHARS or len(ids) - n_val < 2:
+        return ids, None
+    return ids[:-n_val], ids[-n_val:]
+
+
+class CharLMTrainer:
+    def __init__(self, config, ids, vocab, notes=None, arch=None):
+        """ids: the whole corpus encoded with ``vocab``. ``notes`` collects
+        messages for the user (what was shrunk or skipped)."""
+        self.config = c = config
+        self.vocab = vocab
+        self.notes = notes if notes is not None else []
+        self.train_ids, self.val_ids = split_corpus(ids, c.val_frac)
+        if self.val_ids is None and c.val_frac > 0:
+            self.notes.append(f"the corpus is too small for a validation split ({len(ids):,} "
+                              "characters); training on all of it without validation")
+        self.batch, self.seq_len = fit_batch(len(self.train_ids), c.batch_size, c.seq_len)
+        if (self.batch, self.seq_len) != (c.batch_size, c.seq_len):
+            self.notes.append(f"the training text is short ({len(self.train_ids):,} characters): "
+                              f"batch {c.batch_size} -> {self.batch}, "
+                              f"sequence length {c.seq_len} -> {self.seq_len}")
+        self.streams = Streams(self.train_ids, self.batch, self.seq_len)
+        arch = arch or {"vocab_size": len(vocab), "cell": c.cell, "hidden": c.hidden,
+                        "layers": c.layers, "dropout": c.dropout}
+        self.model = CharLM(**arch)
+        self.rng = np.random.Generator(np.random.PCG64(c.seed))
+        self.model.init(self.rng)
+        self.opt = Adam(self.model.params, weight_decay=c.weight_decay)
+        self.step = 0            # optimizer steps taken
+        self.chunk = 0           # next chunk of the current epoch
+        self.state = self.model.zero_state(self.batch)  # carried hidden state
+        self.best_val = None     # lowest validation loss so far
+        self.history = []        # one entry per validation
+        self.seconds = 0.0       # training time, across resumes
+        self.total_steps = self._total_steps()
+        self.tokens_per_second = 0.0
+        self.val_seconds = 0.0
+
+    @property
+    def steps_per_epoch(self):
+        return self.streams.chunks
+
+    @property
+    def epoch(self):
+        return self.step / self.steps_per_epoch
+
+    def _total_steps(self):
+        c, spe = self.config, self.steps_per_epoch
+        if c.steps and c.epochs:
+            return min(c.steps, math.ceil(c.epochs * spe))
+        if c.steps:
+            return c.steps
+        if c.epochs:
+            return math.ceil(c.epochs * spe)
+        return max(DEFAULT_EPOCHS * spe, DEFAULT_MIN_STEPS)
+
+    def eval_every(self):
+        return self.config.eval_every or max(1, min(500, self.total_steps // 10))
+
+    def run(self, report=lambda event, info: None, save=None):
+        """Trains until the step count or the time limit; validates (and calls
+        ``save(trainer, improved)``) every eval_every steps and at the end."""
+        c = self.config
+        lr_at = LRSchedule(c.lr, self.total_steps, "cosine", c.warmup_steps, c.min_lr_frac)
+        every = self.eval_every()
+        tokens = self.batch * self.seq_len
+        report("start", {"total": self.total_steps, "done": self.step})
+        t_start = time.perf_counter()
+        seconds0, step0 = self.seconds, self.step
+        self.val_seconds = 0.0   # of this run, left out of tokens/s
+        window_loss, window_n, last_good = 0.0, 0, None
+        while self.step < self.total_steps:
+            if c.time_limit and self.seconds >= c.time_limit:
+                report("message", {"text": f"time limit of {c.time_limit:g}s reached at step "
+                                           f"{self.step:,}"})
+                break
+            if self.chunk >= self.steps_per_epoch:
+                self.chunk = 0
+                self.state = self.model.zero_state(self.batch)
+            x, y = self.streams.chunk(self.chunk)
+            logits, self.state = self.model.forward(x, self.state, train=True, rng=self.rng)
+            loss, dlogits = softmax_cross_entropy(logits, y.reshape(-1))
+            if not math.isfinite(loss):
+                raise NnlabError(
+                    f"training diverged at step {self.step + 1}: the loss is {loss}"
+                    + (f" (last good loss {last_good:.4f})" if last_good is not None else "")
+                    + "; try a lower --lr or a smaller --clip")
+            last_good = loss
+            self.model.backward(dlogits)
+            clip_grad_norm(self.model.grads, c.clip)
+            self.opt.step(self.model.params, self.model.grads, lr_at(self.step))
+            self.step += 1
+            self.chunk += 1
+            window_loss += loss
+            window_n += 1
+            self.seconds = seconds0 + time.perf_counter() - t_start
+            trained = self.seconds - seconds0
+            self.tokens_per_second = (tokens * (self.step - step0)
+                                      / max(trained - self.val_seconds, 1e-9))
+            report("step", {"done": self.step, "loss": loss,
+                            "tokens_per_second": self.tokens_per_second})
+            if self.step % every == 0 or self.step == self.total_steps:
+                self._validate(window_loss / window_n, report, save)
+                window_loss, window_n = 0.0, 0
+        if window_n:
+            self._validate(window_loss / window_n, report, save)
+        return self.history[-1] if self.history else None
+
+    def _validate(self, train_loss, report, save):
+        val = None
+        if self.val_ids is not None:
+            t0 = time.perf_counter()
+            val = evaluate_lm(self.model, self.val_ids, self.batch, self.seq_len)
+            self.val_seconds += time.perf_counter() - t0
+        improved = val is not None and (self.best_val is None or val < self.best_val)
+        if improved:
+            self.best_val = val
+        entry = {"step": self.step, "epoch": round(self.epoch, 4), "train_loss": train_loss,
+                 "val_loss": val, "seconds": round(self.seconds, 3)}
+        self.history.append(entry)
+        if save is not None:
+            save(self, improved)
+        report("validation", dict(entry, best=improved, total=self.total_steps))
+
+    # -- checkpoint ----------------------------------------------------------
+
+    def state_dict(self):
+        """(meta, arrays) holding all it takes to rebuild the model and resume."""
+        opt_meta, opt_arrays = self.opt.state()
+        meta = {
+            "kind": "charlm",
+            "arch": {"name": "charlm", "args": self.model.arch_args()},
+            "vocab": self.vocab.chars,
+            "config": asdict(self.config),
+            "batch": self.batch, "seq_len": self.seq_len,
+            "step": self.step, "chunk": self.chunk, "total_steps": self.total_steps,
+            "optimizer": opt_meta,
+            "rng": self.rng.bit_generator.state,
+            "best_val": self.best_val,
+            "metrics": self.history[-1] if self.history else {},
+            "history": self.history,
+            "seconds": self.seconds,
+            "train_chars": int(len(self.train_ids)),
+            "val_chars": 0 if self.val_ids is None else int(len(self.val_ids)),
+        }
+        arrays = {f"params/{k}": v for k, v in self.model.params.items()}
+        arrays.update({f"opt/{k}": v for k, v in opt_arrays.items()})
+        for l, parts in enumerate(self.state):
+            for name, a in zip("hc", parts):
+                arrays[f"state/l{l}.{name}"] = a
+        if self.val_ids is not None:
+            arrays["data/val"] = self.val_ids
+        return meta, arrays
+
+    @classmethod
+    def resume(cls, meta, arrays, ids, vocab, config, notes=None):
+        saved = CharLMConfig.from_dict(meta.get("config", {}))
+        for name in FIXED_ON_RESUME:
+            if getattr(saved, name) != getattr(config, name):
+                raise NnlabError(
+                    f"--resume: the checkpoint was trained with {name.replace('_', '-')} = "
+                    f"{getattr(saved, name)!r}, not {getattr(config, name)!r}; drop that "
+                    "option or start a new run")
+        try:
+            trainer = cls(config, ids, vocab, notes, arch=meta["arch"]["args"])
+            if (trainer.batch, trainer.seq_len) != (meta["batch"], meta["seq_len"]):
+                raise NnlabError("--resume: the corpus no longer splits into the checkpoint's "
+                                 "batches; resume with the text it was trained on")
+            trainer.model.load_params(split_arrays(arrays, "params"))
+            trainer.opt.load_state(meta["optimizer"], split_arrays(arrays, "opt"))
+            trainer.rng.bit_generator.state = meta["rng"]
+            trainer.step, trainer.chunk = int(meta["step"]), int(meta["chunk"])
+            state = split_arrays(arrays, "state")
+            trainer.state = [tuple(state[f"l{l}.{name}"] for name in ("hc" if len(parts) == 2 else "h"))
+                             for l, parts in enumerate(trainer.state)]
+            trainer.best_val = meta.get("best_val")
+            trainer.history = list(meta.get("history", []))
+            trainer.seconds = float(meta.get("seconds", 0.0))
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"cannot resume from this checkpoint: {e}") from None
+        return trainer
