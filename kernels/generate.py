@@ -17,11 +17,11 @@ G = 4H for the LSTM (gates i, f, g, o) and H for the vanilla RNN.
 import numpy as np
 from numba import njit
 
-from ._fastmath import sigmoid_, tanh_
+from ._fastmath import sigmoid_act, tanh_act
 
 
 @njit(cache=True, error_model="numpy")
-def _step(x, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, fast, logits):
+def _step(x, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, logits):
     """Feeds character id x through all layers and the output projection."""
     L, H = h.shape
     for l in range(L):
@@ -40,16 +40,16 @@ def _step(x, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, fast, logits):
             zi, zf, zg, zo = z[0:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:4 * H]
             cl = c[l]
             for j in range(H):
-                i = sigmoid_(zi[j], fast)
-                f = sigmoid_(zf[j], fast)
-                g = tanh_(zg[j], fast)
-                o = sigmoid_(zo[j], fast)
+                i = sigmoid_act(zi[j])
+                f = sigmoid_act(zf[j])
+                g = tanh_act(zg[j])
+                o = sigmoid_act(zo[j])
                 cc = f * cl[j] + i * g
                 cl[j] = cc
-                hl[j] = o * tanh_(cc, fast)
+                hl[j] = o * tanh_act(cc)
         else:
             for j in range(H):
-                hl[j] = tanh_(z[j] + xz[j] + bl[j], fast)
+                hl[j] = tanh_act(z[j] + xz[j] + bl[j])
     out = np.dot(h[L - 1], Wy)
     for v in range(logits.shape[0]):
         logits[v] = out[v] + by[v]
@@ -89,24 +89,24 @@ def _pick(logits, temperature, top_k, greedy, u):
 
 
 @njit(cache=True)
-def _feed_kernel(ids, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, fast, logits):
+def _feed_kernel(ids, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, logits):
     for k in range(ids.shape[0]):
-        _step(ids[k], Wx0, WxR, Wh, b, Wy, by, h, c, lstm, fast, logits)
+        _step(ids[k], Wx0, WxR, Wh, b, Wy, by, h, c, lstm, logits)
 
 
 @njit(cache=True)
 def _generate_kernel(u, temperature, top_k, greedy, Wx0, WxR, Wh, b, Wy, by, h, c,
-                     lstm, fast, logits, out):
+                     lstm, logits, out):
     for k in range(out.shape[0]):
         x = _pick(logits, temperature, top_k, greedy, u[k])
         out[k] = x
-        _step(x, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, fast, logits)
+        _step(x, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, logits)
 
 
 def feed(ids, weights, h, c, lstm, logits):
     """Runs the model over ``ids`` (1-D ints), updating h, c and logits in place."""
     ids = np.ascontiguousarray(ids, dtype=np.int64)
-    _feed_kernel(ids, *weights, h, c, lstm, h.dtype == np.float32, logits)
+    _feed_kernel(ids, *weights, h, c, lstm, logits)
 
 
 def generate(n, u, temperature, top_k, greedy, weights, h, c, lstm, logits):
@@ -114,5 +114,5 @@ def generate(n, u, temperature, top_k, greedy, weights, h, c, lstm, logits):
     u: (n,) uniforms in [0, 1). Updates h, c and logits in place."""
     out = np.empty(n, np.int64)
     _generate_kernel(np.ascontiguousarray(u, dtype=np.float64), float(temperature), int(top_k),
-                     bool(greedy), *weights, h, c, lstm, h.dtype == np.float32, logits, out)
+                     bool(greedy), *weights, h, c, lstm, logits, out)
     return out

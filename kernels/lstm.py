@@ -24,96 +24,124 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import as_float_array
-from ._fastmath import sigmoid_, tanh_
+from ._fastmath import sigmoid_act, tanh_act
 from ._gemm import matmul, matmul_tn
 
 
+@njit(cache=True, inline="always")
+def _activate(a, H):
+    """a: (4H,) gate pre-activations -> activations i, f, g, o, in place."""
+    s = a[0:2 * H]
+    for j in range(2 * H):
+        s[j] = sigmoid_act(s[j])
+    g = a[2 * H:3 * H]
+    for j in range(H):
+        g[j] = tanh_act(g[j])
+    o = a[3 * H:4 * H]
+    for j in range(H):
+        o[j] = sigmoid_act(o[j])
+
+
+@njit(cache=True, inline="always")
+def _cell(a, cp, cr, hr, H):
+    """C_t = f C_{t-1} + i g and h_t = o tanh(C_t), one row: a (4H,), the rest (H,)."""
+    i, f, g, o = a[0:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:4 * H]
+    for j in range(H):
+        cr[j] = f[j] * cp[j] + i[j] * g[j]
+    for j in range(H):
+        hr[j] = o[j] * tanh_act(cr[j])
+
+
+@njit(cache=True, inline="always")
+def _cell_backward(a, cr, cp, dhr, dhn, dcn, dz, H):
+    """One row of one step back: a (4H,) the gates, cr/cp the cell now and
+    before, dhr the gradient from above, dhn/dcn those from step t + 1
+    (dcn becomes the gradient into C_{t-1}) -> dz (4H,)."""
+    one = a.dtype.type(1)
+    i, f, g, o = a[0:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:4 * H]
+    dzi, dzf, dzg, dzo = dz[0:H], dz[H:2 * H], dz[2 * H:3 * H], dz[3 * H:4 * H]
+    # In stages of few arrays each: with too many, LLVM stops vectorising.
+    for j in range(H):
+        tc = tanh_act(cr[j])
+        dht = dhr[j] + dhn[j]
+        dzo[j] = dht * tc * o[j] * (one - o[j])
+        dcn[j] += dht * o[j] * (one - tc * tc)
+    for j in range(H):
+        dzi[j] = dcn[j] * g[j] * i[j] * (one - i[j])
+        dzg[j] = dcn[j] * i[j] * (one - g[j] * g[j])
+    for j in range(H):
+        dzf[j] = dcn[j] * cp[j] * f[j] * (one - f[j])
+        dcn[j] *= f[j]
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def _lstm_forward_kernel(xw, h0, c0, Wh, fast, nt, h, c, act):
-    """xw: (T, N, 4H) input projections plus bias; h0, c0: (N, H); Wh: (H, 4H)
-    -> h, c: (T, N, H) and act: (T, N, 4H), the activated gates i, f, g, o."""
+def _lstm_forward_kernel(xw, h0, c0, WhT, nt, h, c, act):
+    """xw: (T, N, 4H) input projections plus bias; h0, c0: (N, H);
+    WhT: (4H, H) -> h, c: (T, N, H), act: (T, N, 4H) the gates i, f, g, o."""
     T, N, G = xw.shape
     H = G // 4
     per = (N + nt - 1) // nt
     for k in prange(nt):
         lo = k * per
-        hi = min(N, lo + per)
-        if lo >= hi:
+        n = min(N, lo + per) - lo
+        if n <= 0:
             continue
-        z = np.empty((hi - lo, G), xw.dtype)
+        # The recurrent product as (4H, H) @ (H, n): with a few dozen rows
+        # BLAS runs twice as fast this way round as (n, H) @ (H, 4H).
+        hT = np.empty((H, n), xw.dtype)
+        zT = np.empty((G, n), xw.dtype)
+        for r in range(n):
+            for j in range(H):
+                hT[j, r] = h0[lo + r, j]
         for t in range(T):
-            if t == 0:
-                np.dot(h0[lo:hi], Wh, z)
-            else:
-                np.dot(h[t - 1, lo:hi], Wh, z)
-            for r in range(hi - lo):
-                n = lo + r
-                zr = z[r]
-                xr = xw[t, n]
-                ar = act[t, n]
-                cp = c0[n] if t == 0 else c[t - 1, n]
-                cr = c[t, n]
-                hr = h[t, n]
-                zi, zf, zg, zo = zr[0:H], zr[H:2 * H], zr[2 * H:3 * H], zr[3 * H:G]
-                xi, xf, xg, xo = xr[0:H], xr[H:2 * H], xr[2 * H:3 * H], xr[3 * H:G]
-                ai, af, ag, ao = ar[0:H], ar[H:2 * H], ar[2 * H:3 * H], ar[3 * H:G]
+            np.dot(WhT, hT, zT)
+            for r in range(n):
+                row = lo + r
+                ar = act[t, row]
+                xr = xw[t, row]
+                for j in range(G):
+                    ar[j] = zT[j, r] + xr[j]
+                _activate(ar, H)
+                cp = c0[row] if t == 0 else c[t - 1, row]
+                hr = h[t, row]
+                _cell(ar, cp, c[t, row], hr, H)
                 for j in range(H):
-                    i = sigmoid_(zi[j] + xi[j], fast)
-                    f = sigmoid_(zf[j] + xf[j], fast)
-                    g = tanh_(zg[j] + xg[j], fast)
-                    o = sigmoid_(zo[j] + xo[j], fast)
-                    cc = f * cp[j] + i * g
-                    ai[j] = i
-                    af[j] = f
-                    ag[j] = g
-                    ao[j] = o
-                    cr[j] = cc
-                    hr[j] = o * tanh_(cc, fast)
+                    hT[j, r] = hr[j]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _lstm_backward_kernel(dh, dcT, act, c, c0, WhT, fast, nt, dz, dh0, dc0):
+def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, nt, dz, dh0, dc0):
     """dh: (T, N, H) gradients reaching each h_t from above; dcT: (N, H) the
     gradient of the final cell state -> dz: (T, N, 4H) gradients of the gate
     pre-activations; dh0, dc0: (N, H) those of the initial state."""
     T, N, H = dh.shape
     G = 4 * H
-    one = dh.dtype.type(1)
     per = (N + nt - 1) // nt
     for k in prange(nt):
         lo = k * per
-        hi = min(N, lo + per)
-        if lo >= hi:
+        n = min(N, lo + per) - lo
+        if n <= 0:
             continue
-        dhn = np.zeros((hi - lo, H), dh.dtype)  # into h_t from step t + 1
-        dcn = np.empty((hi - lo, H), dh.dtype)  # into C_t from step t + 1
-        for r in range(hi - lo):
+        dhn = np.zeros((n, H), dh.dtype)  # into h_t from step t + 1
+        dcn = np.empty((n, H), dh.dtype)  # into C_t from step t + 1
+        for r in range(n):
             for j in range(H):
                 dcn[r, j] = dcT[lo + r, j]
+        dzT = np.empty((G, n), dh.dtype)
+        dhnT = np.empty((H, n), dh.dtype)
         for t in range(T - 1, -1, -1):
-            for r in range(hi - lo):
-                n = lo + r
-                ar = act[t, n]
-                ai, af, ag, ao = ar[0:H], ar[H:2 * H], ar[2 * H:3 * H], ar[3 * H:G]
-                dzr = dz[t, n]
-                dzi, dzf, dzg, dzo = dzr[0:H], dzr[H:2 * H], dzr[2 * H:3 * H], dzr[3 * H:G]
-                cr = c[t, n]
-                cp = c0[n] if t == 0 else c[t - 1, n]
-                dhr = dh[t, n]
-                dhnr = dhn[r]
-                dcnr = dcn[r]
+            for r in range(n):
+                row = lo + r
+                cp = c0[row] if t == 0 else c[t - 1, row]
+                dzr = dz[t, row]
+                _cell_backward(act[t, row], c[t, row], cp, dh[t, row], dhn[r], dcn[r], dzr, H)
+                for j in range(G):
+                    dzT[j, r] = dzr[j]
+            np.dot(Wh, dzT, dhnT)
+            for r in range(n):
                 for j in range(H):
-                    i, f, g, o = ai[j], af[j], ag[j], ao[j]
-                    tc = tanh_(cr[j], fast)
-                    dht = dhr[j] + dhnr[j]
-                    dct = dcnr[j] + dht * o * (one - tc * tc)
-                    dzi[j] = dct * g * i * (one - i)
-                    dzf[j] = dct * cp[j] * f * (one - f)
-                    dzg[j] = dct * i * (one - g * g)
-                    dzo[j] = dht * tc * o * (one - o)
-                    dcnr[j] = dct * f
-            np.dot(dz[t, lo:hi], WhT, dhn)
-        for r in range(hi - lo):
+                    dhn[r, j] = dhnT[j, r]
+        for r in range(n):
             for j in range(H):
                 dh0[lo + r, j] = dhn[r, j]
                 dc0[lo + r, j] = dcn[r, j]
@@ -161,9 +189,8 @@ def lstm_recurrence_forward(xw, h0, c0, Wh):
     h = np.empty((T, N, H), xw.dtype)
     c = np.empty((T, N, H), xw.dtype)
     act = np.empty((T, N, G), xw.dtype)
-    fast = xw.dtype == np.float32
     if N:
-        _lstm_forward_kernel(xw, h0, c0, Wh, fast, _threads(N), h, c, act)
+        _lstm_forward_kernel(xw, h0, c0, np.ascontiguousarray(Wh.T), _threads(N), h, c, act)
     return h, LSTMCache(h0, c0, Wh, h, c, act)
 
 
@@ -177,13 +204,13 @@ def lstm_recurrence_backward(dh, cache, dcT=None):
         raise ValueError(f"dh must have shape {(T, N, H)}, got {dh.shape}")
     dcT = (np.zeros((N, H), dh.dtype) if dcT is None
            else as_float_array(dcT, "dcT", 2, dh.dtype))
+    if dcT.shape != (N, H):
+        raise ValueError(f"dcT must have shape {(N, H)}, got {dcT.shape}")
     dz = np.empty((T, N, 4 * H), dh.dtype)
     dh0 = np.empty((N, H), dh.dtype)
     dc0 = np.empty((N, H), dh.dtype)
-    fast = dh.dtype == np.float32
     if N:
-        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0,
-                              np.ascontiguousarray(cache.Wh.T), fast, _threads(N),
+        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0, cache.Wh, _threads(N),
                               dz, dh0, dc0)
     # dWh = sum_t h_{t-1}^T dz_t, as one product over all steps but the first.
     dWh = matmul_tn(cache.h0, dz[0])
@@ -204,7 +231,7 @@ def lstm_forward(x, h0, c0, Wx, Wh, b):
         raise ValueError(f"shapes x {x.shape}, Wx {Wx.shape}, b {b.shape} do not fit")
     xw = matmul(x.reshape(T * N, D), Wx)
     xw += b
-    h, cache = lstm_recurrence_forward(xw.reshape(T, N, -1), h0, c0, Wh)
+    h, cache = lstm_recurrence_forward(xw.reshape(T, N, Wx.shape[1]), h0, c0, Wh)
     return h, cache._replace(x=x, Wx=Wx)
 
 
@@ -214,7 +241,7 @@ def lstm_backward(dh, cache, dcT=None):
     dx: (T, N, D), dh0, dc0: (N, H), dWx: (D, 4H), dWh: (H, 4H), db: (4H,)."""
     dz, dh0, dc0, dWh = lstm_recurrence_backward(dh, cache, dcT)
     T, N, D = cache.x.shape
-    dz2 = dz.reshape(T * N, -1)
+    dz2 = dz.reshape(T * N, dz.shape[2])
     dx = matmul(dz2, np.ascontiguousarray(cache.Wx.T)).reshape(T, N, D)
     dWx = matmul_tn(cache.x.reshape(T * N, D), dz2)
     return dx, dh0, dc0, dWx, dWh, dz2.sum(axis=0)

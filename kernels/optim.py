@@ -10,14 +10,16 @@ def _adam_kernel(p, g, m, v, lr, b1, b2, eps, bc1, bc2, decay):
     """p, g, m, v: (M,). Adam (Kingma & Ba, 2015) with bias correction, and
     AdamW's decoupled weight decay (p -= lr * decay * p) when decay > 0."""
     t = p.dtype.type
-    b1, b2, eps, one = t(b1), t(b2), t(eps), t(1)
+    # 1 - b is formed in float64 first: float32(0.999) is 1.3e-5 off 0.999.
+    b1c, b2c = t(1.0 - b1), t(1.0 - b2)
+    b1, b2, eps = t(b1), t(b2), t(eps)
     step = t(lr / bc1)
     inv_sqrt_bc2 = t(1.0 / np.sqrt(bc2))
     shrink = t(1.0 - lr * decay)
     for i in prange(p.shape[0]):
         gi = g[i]
-        mi = b1 * m[i] + (one - b1) * gi
-        vi = b2 * v[i] + (one - b2) * gi * gi
+        mi = b1 * m[i] + b1c * gi
+        vi = b2 * v[i] + b2c * gi * gi
         m[i] = mi
         v[i] = vi
         p[i] = p[i] * shrink - step * mi / (np.sqrt(vi) * inv_sqrt_bc2 + eps)
@@ -42,16 +44,22 @@ def _flat(a, name, like):
     return a.reshape(-1)
 
 
+def _params(p):
+    # reshape(-1) of a non-contiguous array is a copy: the update would be lost.
+    if not p.flags.c_contiguous:
+        raise ValueError("parameters must be C-contiguous arrays, updated in place")
+    return p.reshape(-1)
+
+
 def adam_step(p, g, m, v, lr, t, b1=0.9, b2=0.999, eps=1e-8, decay=0.0):
     """Updates p, m and v in place for step t (counting from 1). Any shape."""
     if t < 1:
         raise ValueError("Adam's step count starts at 1")
-    flat = p.reshape(-1)
-    _adam_kernel(flat, _flat(g, "g", p), _flat(m, "m", p), _flat(v, "v", p), float(lr),
+    _adam_kernel(_params(p), _flat(g, "g", p), _flat(m, "m", p), _flat(v, "v", p), float(lr),
                  float(b1), float(b2), float(eps), 1.0 - b1 ** t, 1.0 - b2 ** t, float(decay))
 
 
 def sgd_step(p, g, buf, lr, momentum=0.9, decay=0.0, nesterov=False):
     """Updates p and the momentum buffer in place. Any shape."""
-    _sgd_kernel(p.reshape(-1), _flat(g, "g", p), _flat(buf, "buf", p), float(lr),
+    _sgd_kernel(_params(p), _flat(g, "g", p), _flat(buf, "buf", p), float(lr),
                 float(momentum), float(decay), bool(nesterov))

@@ -19,37 +19,42 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import as_float_array
-from ._fastmath import tanh_
+from ._fastmath import tanh_act
 from ._gemm import matmul, matmul_tn
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _rnn_forward_kernel(xw, h0, Wh, fast, nt, h):
-    """xw: (T, N, H) input projections plus bias; h0: (N, H); Wh: (H, H)
-    -> h: (T, N, H)."""
+def _rnn_forward_kernel(xw, h0, WhT, nt, h):
+    """xw: (T, N, H) input projections plus bias; h0: (N, H); WhT: (H, H),
+    Wh transposed -> h: (T, N, H)."""
     T, N, H = xw.shape
     per = (N + nt - 1) // nt
     for k in prange(nt):
         lo = k * per
-        hi = min(N, lo + per)
-        if lo >= hi:
+        n = min(N, lo + per) - lo
+        if n <= 0:
             continue
-        z = np.empty((hi - lo, H), xw.dtype)
+        # (H, H) @ (H, n), the fast way round for BLAS (see lstm.py).
+        hT = np.empty((H, n), xw.dtype)
+        zT = np.empty((H, n), xw.dtype)
+        for r in range(n):
+            for j in range(H):
+                hT[j, r] = h0[lo + r, j]
         for t in range(T):
-            if t == 0:
-                np.dot(h0[lo:hi], Wh, z)
-            else:
-                np.dot(h[t - 1, lo:hi], Wh, z)
-            for r in range(hi - lo):
-                zr = z[r]
-                xr = xw[t, lo + r]
+            np.dot(WhT, hT, zT)
+            for r in range(n):
                 hr = h[t, lo + r]
+                xr = xw[t, lo + r]
                 for j in range(H):
-                    hr[j] = tanh_(zr[j] + xr[j], fast)
+                    hr[j] = zT[j, r] + xr[j]
+                for j in range(H):
+                    hr[j] = tanh_act(hr[j])
+                for j in range(H):
+                    hT[j, r] = hr[j]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _rnn_backward_kernel(dh, h, WhT, nt, da, dh0):
+def _rnn_backward_kernel(dh, h, Wh, nt, da, dh0):
     """dh: (T, N, H) gradients reaching each s_t from above -> da: (T, N, H)
     gradients of the pre-activations a_t; dh0: (N, H) that of s_0."""
     T, N, H = dh.shape
@@ -57,22 +62,26 @@ def _rnn_backward_kernel(dh, h, WhT, nt, da, dh0):
     per = (N + nt - 1) // nt
     for k in prange(nt):
         lo = k * per
-        hi = min(N, lo + per)
-        if lo >= hi:
+        n = min(N, lo + per) - lo
+        if n <= 0:
             continue
-        dhn = np.zeros((hi - lo, H), dh.dtype)  # into s_t from step t + 1
+        dhnT = np.zeros((H, n), dh.dtype)  # into s_t from step t + 1
+        daT = np.empty((H, n), dh.dtype)
         for t in range(T - 1, -1, -1):
-            for r in range(hi - lo):
+            for r in range(n):
                 dar = da[t, lo + r]
                 hr = h[t, lo + r]
                 dhr = dh[t, lo + r]
-                dhnr = dhn[r]
                 for j in range(H):
-                    dar[j] = (dhr[j] + dhnr[j]) * (one - hr[j] * hr[j])
-            np.dot(da[t, lo:hi], WhT, dhn)
-        for r in range(hi - lo):
+                    dar[j] = dhr[j] + dhnT[j, r]
+                for j in range(H):
+                    dar[j] *= one - hr[j] * hr[j]
+                for j in range(H):
+                    daT[j, r] = dar[j]
+            np.dot(Wh, daT, dhnT)
+        for r in range(n):
             for j in range(H):
-                dh0[lo + r, j] = dhn[r, j]
+                dh0[lo + r, j] = dhnT[j, r]
 
 
 class RNNCache(NamedTuple):
@@ -96,7 +105,7 @@ def rnn_recurrence_forward(xw, h0, Wh):
         raise ValueError("the sequence must have at least one step")
     h = np.empty((T, N, H), xw.dtype)
     if N:
-        _rnn_forward_kernel(xw, h0, Wh, xw.dtype == np.float32,
+        _rnn_forward_kernel(xw, h0, np.ascontiguousarray(Wh.T),
                             max(1, min(numba.get_num_threads(), N)), h)
     return h, RNNCache(h0, Wh, h)
 
@@ -111,7 +120,7 @@ def rnn_recurrence_backward(dh, cache):
     da = np.empty((T, N, H), dh.dtype)
     dh0 = np.empty((N, H), dh.dtype)
     if N:
-        _rnn_backward_kernel(dh, cache.h, np.ascontiguousarray(cache.Wh.T),
+        _rnn_backward_kernel(dh, cache.h, cache.Wh,
                              max(1, min(numba.get_num_threads(), N)), da, dh0)
     dWh = matmul_tn(cache.h0, da[0])
     if T > 1:
@@ -130,7 +139,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
         raise ValueError(f"shapes x {x.shape}, Wx {Wx.shape}, b {b.shape} do not fit")
     xw = matmul(x.reshape(T * N, D), Wx)
     xw += b
-    h, cache = rnn_recurrence_forward(xw.reshape(T, N, -1), h0, Wh)
+    h, cache = rnn_recurrence_forward(xw.reshape(T, N, Wx.shape[1]), h0, Wh)
     return h, cache._replace(x=x, Wx=Wx)
 
 
@@ -139,7 +148,7 @@ def rnn_backward(dh, cache):
     dh0: (N, H), dWx: (D, H), dWh: (H, H), db: (H,)."""
     da, dh0, dWh = rnn_recurrence_backward(dh, cache)
     T, N, D = cache.x.shape
-    da2 = da.reshape(T * N, -1)
+    da2 = da.reshape(T * N, da.shape[2])
     dx = matmul(da2, np.ascontiguousarray(cache.Wx.T)).reshape(T, N, D)
     dWx = matmul_tn(cache.x.reshape(T * N, D), da2)
     return dx, dh0, dWx, dWh, da2.sum(axis=0)
