@@ -85,5 +85,5 @@ def cli():
     """
 
 
-def main():  # pragma: no cover - the console script calls cli() directly
-    sys.exit(cli())
+if __name__ == "__main__":  # python -m nnlab.cli.main, as the tests run it
+    cli()

@@ -1,5 +1,7 @@
 """Options shared by several commands, as decorators (pip-tools' style)."""
 
+import os
+
 import click
 
 json_option = click.option(
@@ -51,3 +53,13 @@ def explicit(ctx, name):
 
 def plural(n, word):
     return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def writable_output(ctx, param, value):
+    # Checked before training starts, not after an hour of it.
+    folder = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(folder):
+        raise click.BadParameter(f"folder {folder} does not exist")
+    if os.path.isdir(value):
+        raise click.BadParameter(f"{value} is a folder; give a file name")
+    return value

@@ -24,7 +24,8 @@ def nonnegative_int(ctx, param, value):
               callback=nonnegative_int, help="Characters to generate after the prime.")
 @click.option("--prime", default=None,
               help="Text to start from; it is printed, then continued.  [default: a newline "
-                   "when the vocabulary has one, else the corpus's first character]")
+                   "(not printed) when the vocabulary has one, else the corpus's first "
+                   "character]")
 @click.option("--top-k", type=int, default=0, show_default=True, callback=nonnegative_int,
               help="Draw only from the K most likely characters (0: from all).")
 @click.option("--argmax", is_flag=True,
@@ -51,7 +52,8 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
                                  "model's vocabulary", param_hint="--top-k")
     shown = prime
     if prime is None:
-        prime = "\n" if "\n" in vocab.index else vocab.chars[0]
+        start = meta.get("corpus", {}).get("start", vocab.chars[0])
+        prime = "\n" if "\n" in vocab.index else start
         shown = "" if prime == "\n" else prime
     elif prime == "":
         raise click.BadParameter("must hold at least one character", param_hint="--prime")
@@ -63,7 +65,7 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
     sampler = Sampler(model)
     sampler.feed(vocab.encode(prime))
     rng = np.random.Generator(np.random.PCG64(seed))
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     # A person watching wants each character at once; a pipe wants fewer writes.
     chunk = 1 if out.isatty() else 256
     last = shown[-1:] or prime[-1:]

@@ -6,8 +6,7 @@ import os
 import click
 
 from .options import (explicit, fraction, json_option, nonnegative_float, positive_float,
-                      positive_int, seed_option)
-from .train_cnn import writable_output
+                      positive_int, seed_option, writable_output)
 
 
 def best_path(out):
@@ -120,7 +119,8 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
     if trainer.step >= trainer.total_steps:
         raise click.UsageError(f"{resume} already holds {trainer.step:,} steps; pass --steps "
                                "or --epochs with a larger total to train further")
-    corpus = {"path": "-" if file == "-" else os.path.abspath(file), "chars": len(text)}
+    corpus = {"path": "-" if file == "-" else os.path.abspath(file), "chars": len(text),
+              "start": text[0]}
     best = best_path(out)
 
     def save(t, improved):

@@ -1,12 +1,12 @@
 """nnlab train-cnn: train an image classifier and write a checkpoint."""
 
 import json
-import os
 
 import click
 
 from .options import (data_option, dataset_option, explicit, fraction, json_option,
-                      nonnegative_float, plural, positive_float, positive_int, seed_option)
+                      nonnegative_float, plural, positive_float, positive_int, seed_option,
+                      writable_output)
 
 
 # Per optimizer: Adam's decay is decoupled (p -= lr * decay * p), so its
@@ -14,16 +14,6 @@ from .options import (data_option, dataset_option, explicit, fraction, json_opti
 # gave 99.20% after 10 epochs where 1e-3 and no decay gave 99.00-99.06%.
 DEFAULT_LR = {"adam": 2e-3, "sgd": 0.05}
 DEFAULT_DECAY = {"adam": 0.05, "sgd": 5e-4}
-
-
-def writable_output(ctx, param, value):
-    # Checked before training starts, not after an hour of it.
-    folder = os.path.dirname(os.path.abspath(value))
-    if not os.path.isdir(folder):
-        raise click.BadParameter(f"folder {folder} does not exist")
-    if os.path.isdir(value):
-        raise click.BadParameter(f"{value} is a folder; give a file name such as cnn.npz")
-    return value
 
 
 @click.command("train-cnn")

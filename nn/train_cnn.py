@@ -163,8 +163,8 @@ class CNNTrainer:
             "epoch": self.epoch, "step": self.step, "pos": self.pos,
             "optimizer": opt_meta,
             "rng": self.rng.bit_generator.state,
-            "metrics": self.history[-1] if self.history else {},
-            "history": self.history,
+            "metrics": dict(self.history[-1]) if self.history else {},
+            "history": [dict(h) for h in self.history],
             "seconds": self.seconds,
         }
         arrays = {f"params/{k}": v for k, v in self.model.params.items()}
