@@ -51,8 +51,19 @@ def explicit(ctx, name):
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
+def resumed_config(ctx, saved, options):
+    """The checkpoint's config ``saved`` with the options the user gave on the
+    command line (not their defaults) laid over it."""
+    for name, value in options.items():
+        if explicit(ctx, name):
+            setattr(saved, name, value)
+    return saved
+
+
 def plural(n, word):
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+    """"1 epoch", "2 epochs", "2.5 epochs", "1,000 steps"."""
+    text = f"{int(n):,}" if float(n).is_integer() else f"{n:g}"
+    return f"{text} {word}" + ("" if n == 1 else "s")
 
 
 def writable_output(ctx, param, value):

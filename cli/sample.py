@@ -1,6 +1,5 @@
 """nnlab sample: text from a character-level language model, streamed."""
 
-import math
 import os
 import sys
 

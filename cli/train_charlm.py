@@ -6,7 +6,7 @@ import os
 import click
 
 from .options import (explicit, fraction, json_option, nonnegative_float, positive_float,
-                      positive_int, seed_option, writable_output)
+                      positive_int, resumed_config, seed_option, writable_output)
 
 
 def best_path(out):
@@ -29,7 +29,7 @@ def best_path(out):
               help="Time steps per chunk of truncated backpropagation through time.")
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=positive_int,
               help="Parallel streams of text per step.")
-@click.option("--lr", type=float, default=2e-3, show_default=True, callback=positive_float,
+@click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive_float,
               help="Peak learning rate (Adam), decayed along a cosine to a tenth of it.")
 @click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=0,
               show_default=True, help="Steps of linear learning-rate warm-up.")
@@ -48,7 +48,8 @@ def best_path(out):
               help="Stop after this many passes over the text.  [default: 10, and at least "
                    "300 steps]")
 @click.option("--time-limit", type=float, default=None, callback=positive_float,
-              help="Stop after this many seconds of training, validate and save.")
+              help="Stop after this many seconds of training, validate and save; the "
+                   "learning rate decays by then even if --steps would run longer.")
 @seed_option
 @click.option("--out", type=click.Path(dir_okay=False), default="charlm.npz", show_default=True,
               callback=writable_output,
@@ -82,10 +83,7 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
     meta = arrays = None
     if resume:
         meta, arrays = load_checkpoint(resume, kind="charlm")
-        config = CharLMConfig.from_dict(meta.get("config", {}))
-        for name, value in options.items():
-            if explicit(ctx, name):
-                setattr(config, name, value)
+        config = resumed_config(ctx, CharLMConfig.from_dict(meta.get("config", {})), options)
         if explicit(ctx, "steps") and not explicit(ctx, "epochs"):
             config.epochs = 0
         if explicit(ctx, "epochs") and not explicit(ctx, "steps"):

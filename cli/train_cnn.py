@@ -5,28 +5,26 @@ import json
 import click
 
 from .options import (data_option, dataset_option, explicit, fraction, json_option,
-                      nonnegative_float, plural, positive_float, positive_int, seed_option,
-                      writable_output)
-
-
-# Per optimizer: Adam's decay is decoupled (p -= lr * decay * p), so its
-# scale is not comparable with SGD's L2 term. LeNet-5 on MNIST: 2e-3 and 0.05
-# gave 99.20% after 10 epochs where 1e-3 and no decay gave 99.00-99.06%.
-DEFAULT_LR = {"adam": 2e-3, "sgd": 0.05}
-DEFAULT_DECAY = {"adam": 0.05, "sgd": 5e-4}
+                      nonnegative_float, plural, positive_float, positive_int, resumed_config,
+                      seed_option, writable_output)
 
 
 @click.command("train-cnn")
 @dataset_option
 @data_option
-@click.option("--arch", type=click.Choice(["lenet5"]), default="lenet5", show_default=True,
-              help="Network architecture.")
-@click.option("--epochs", type=int, default=10, show_default=True, callback=positive_int,
-              help="Passes over the training set (in total, when resuming).")
+@click.option("--arch", type=click.Choice(["lenet5", "alexnet", "resnet"]), default="lenet5",
+              show_default=True, help="Network architecture (see the README for the layers).")
+@click.option("--depth", type=int, default=2, show_default=True, callback=positive_int,
+              help="resnet: residual blocks per stage.")
+@click.option("--width", type=int, default=16, show_default=True, callback=positive_int,
+              help="resnet: channels of the first stage (then twice and four times that).")
+@click.option("--epochs", type=int, default=None, callback=positive_int,
+              help="Passes over the training set (in total, when resuming).  [default: 10]")
 @click.option("--batch-size", type=int, default=64, show_default=True, callback=positive_int,
               help="Examples per optimizer step.")
 @click.option("--lr", type=float, default=None, callback=positive_float,
-              help="Peak learning rate.  [default: 0.002 for adam, 0.05 for sgd]")
+              help="Peak learning rate.  [default: 0.002 for adam, 0.05 for sgd; alexnet: "
+                   "0.001, 0.02]")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam",
               show_default=True, help="Adam (decoupled weight decay) or SGD with momentum.")
 @click.option("--momentum", type=float, default=0.9, show_default=True, callback=fraction,
@@ -36,8 +34,17 @@ DEFAULT_DECAY = {"adam": 0.05, "sgd": 5e-4}
                    "L2 for sgd.  [default: 0.05 for adam, 0.0005 for sgd]")
 @click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default="cosine",
               show_default=True, help="Learning-rate schedule over the whole run.")
-@click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=0,
-              show_default=True, help="Steps of linear learning-rate warm-up.")
+@click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=None,
+              help="Steps of linear learning-rate warm-up.  [default: 300 for resnet, else 0]")
+@click.option("--augment/--no-augment", default=None,
+              help="Random shifts of up to 2 pixels, and left-right flips on fashion-mnist "
+                   "(never on digits).  [default: on for alexnet and resnet]")
+@click.option("--label-smoothing", type=float, default=None, callback=fraction,
+              help="Mix this much of a uniform target into the labels.  [default: 0.1 for "
+                   "resnet, else 0]")
+@click.option("--time-limit", type=float, default=None, callback=positive_float,
+              help="Stop after this many seconds of training, evaluate and save; the "
+                   "learning rate decays by then.")
 @seed_option
 @click.option("--out", type=click.Path(dir_okay=False), default="cnn.npz", show_default=True,
               callback=writable_output,
@@ -50,34 +57,33 @@ DEFAULT_DECAY = {"adam": 0.05, "sgd": 5e-4}
               help="Download the dataset when it is not found.")
 @json_option
 @click.pass_context
-def train_cnn(ctx, dataset, data_dir, arch, epochs, batch_size, lr, optimizer, momentum,
-              weight_decay, schedule, warmup_steps, seed, out, resume, limit, download, as_json):
-    """Train a CNN (LeNet-5) on MNIST or Fashion-MNIST.
+def train_cnn(ctx, dataset, data_dir, arch, depth, width, epochs, batch_size, lr, optimizer,
+              momentum, weight_decay, schedule, warmup_steps, augment, label_smoothing,
+              time_limit, seed, out, resume, limit, download, as_json):
+    """Train a CNN (LeNet-5, AlexNet-style or ResNet) on MNIST or Fashion-MNIST.
 
     Progress goes to stderr; the test accuracy and the checkpoint's name go to
     stdout. The checkpoint is rewritten atomically after every epoch.
     """
     from nnlab.data.datasets import load_dataset
     from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
-    from nnlab.nn.train_cnn import CNNConfig, CNNTrainer
+    from nnlab.nn.train_cnn import CNNConfig, CNNTrainer, arch_defaults
 
     from .ui import TrainProgress, download_progress
 
-    if lr is None:
-        lr = DEFAULT_LR[optimizer]
-    if weight_decay is None:
-        weight_decay = DEFAULT_DECAY[optimizer]
-    options = {"dataset": dataset, "arch": arch, "epochs": epochs, "batch_size": batch_size,
-               "lr": lr, "optimizer": optimizer, "momentum": momentum,
-               "weight_decay": weight_decay, "schedule": schedule,
-               "warmup_steps": warmup_steps, "seed": seed, "limit": limit or 0}
+    options = {"dataset": dataset, "arch": arch, "depth": depth, "width": width,
+               "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer,
+               "momentum": momentum, "weight_decay": weight_decay, "schedule": schedule,
+               "warmup_steps": warmup_steps, "augment": augment,
+               "label_smoothing": label_smoothing, "time_limit": time_limit or 0,
+               "seed": seed, "limit": limit or 0}
+    for name, value in arch_defaults(arch, optimizer).items():
+        if options[name] is None:
+            options[name] = value
     meta = arrays = None
     if resume:
         meta, arrays = load_checkpoint(resume, kind="cnn")
-        config = CNNConfig.from_dict(meta.get("config", {}))
-        for name, value in options.items():
-            if explicit(ctx, name):
-                setattr(config, name, value)
+        config = resumed_config(ctx, CNNConfig.from_dict(meta.get("config", {})), options)
         if not explicit(ctx, "out"):
             out = resume
         data_dir = data_dir or meta.get("data_dir")
@@ -103,7 +109,7 @@ def train_cnn(ctx, dataset, data_dir, arch, epochs, batch_size, lr, optimizer, m
     results = {
         "test_accuracy": final["test_accuracy"], "test_loss": final["test_loss"],
         "train_loss": final["train_loss"], "train_accuracy": final["train_accuracy"],
-        "epochs": trainer.epoch, "parameters": trainer.model.num_params(),
+        "epochs": round(trainer.epochs_done, 4), "parameters": trainer.model.num_params(),
         "seconds": round(trainer.seconds, 3),
         "images_per_second": round(final["images_per_second"], 1), "checkpoint": out,
     }
@@ -111,5 +117,6 @@ def train_cnn(ctx, dataset, data_dir, arch, epochs, batch_size, lr, optimizer, m
         click.echo(json.dumps(results))
     else:
         click.echo(f"test accuracy {results['test_accuracy']:.2%} (loss {results['test_loss']:.4f}) "
-                   f"after {plural(trainer.epoch, 'epoch')}, {trainer.seconds:.1f}s of training")
+                   f"after {plural(round(trainer.epochs_done, 2), 'epoch')}, "
+                   f"{trainer.seconds:.1f}s of training")
         click.echo(f"checkpoint {out}")

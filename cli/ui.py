@@ -62,7 +62,7 @@ class TrainProgress:
             if self.task is not None:
                 self.progress.remove_task(self.task)
                 self.task = None
-            self.line(f"epoch {info['epoch']}  loss {info['train_loss']:.4f}  "
+            self.line(f"epoch {info['epoch']:g}  loss {info['train_loss']:.4f}  "
                       f"acc {info['train_accuracy']:.2%}  test loss {info['test_loss']:.4f}  "
                       f"test acc {info['test_accuracy']:.2%}  {info['seconds']:.1f}s  "
                       f"{info['images_per_second']:,.0f} {self.unit}/s")

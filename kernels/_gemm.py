@@ -6,41 +6,34 @@ A @ B, and along the shared dimension, with one partial sum per thread, for
 A^T @ B, whose output is small.
 """
 
-import numba
 import numpy as np
 from numba import njit, prange
+
+from ._split import block, threads_for
+
+# Below a few dozen rows a second thread costs more than it saves.
+MIN_ROWS = 64
 
 
 @njit(cache=True, parallel=True)
 def _matmul_kernel(a, b, nt, out):
     """a: (M, K), b: (K, P) -> out: (M, P)."""
-    M = a.shape[0]
-    per = (M + nt - 1) // nt
     for t in prange(nt):
-        lo = t * per
-        hi = min(M, lo + per)
-        if lo < hi:
-            np.dot(a[lo:hi], b, out[lo:hi])
+        lo, n = block(t, nt, a.shape[0])
+        if n:
+            np.dot(a[lo:lo + n], b, out[lo:lo + n])
 
 
 @njit(cache=True, parallel=True)
 def _matmul_tn_kernel(a, b, parts):
     """a: (K, M), b: (K, P) -> parts: (nt, M, P), parts summing to a^T @ b."""
-    K = a.shape[0]
     nt = parts.shape[0]
-    per = (K + nt - 1) // nt
     for t in prange(nt):
-        lo = t * per
-        hi = min(K, lo + per)
-        if lo < hi:
-            np.dot(a[lo:hi].T, b[lo:hi], parts[t])
+        lo, n = block(t, nt, a.shape[0])
+        if n:
+            np.dot(a[lo:lo + n].T, b[lo:lo + n], parts[t])
         else:
             parts[t][:] = 0
-
-
-def _threads(rows, min_rows=64):
-    # Below a few dozen rows a second thread costs more than it saves.
-    return max(1, min(numba.get_num_threads(), rows // min_rows))
 
 
 def matmul(a, b, out=None):
@@ -48,7 +41,7 @@ def matmul(a, b, out=None):
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), a.dtype)
     if a.shape[0] and a.shape[1]:
-        _matmul_kernel(a, b, _threads(a.shape[0]), out)
+        _matmul_kernel(a, b, threads_for(a.shape[0], MIN_ROWS), out)
     else:
         out[...] = 0
     return out
@@ -56,7 +49,7 @@ def matmul(a, b, out=None):
 
 def matmul_tn(a, b):
     """a.T @ b for C-contiguous 2-D a: (K, M), b: (K, P) of one dtype."""
-    nt = _threads(a.shape[0])
+    nt = threads_for(a.shape[0], MIN_ROWS)
     parts = np.empty((nt, a.shape[1], b.shape[1]), a.dtype)
     if a.shape[0] == 0:
         return np.zeros(parts.shape[1:], a.dtype)

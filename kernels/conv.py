@@ -11,11 +11,11 @@ variables: Numba checks signed offsets for wraparound, which stops LLVM from
 vectorising.
 """
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from ._common import as_float_array, out_size, pair
+from ._split import block, threads_for
 
 
 @njit(cache=True)
@@ -85,11 +85,11 @@ def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, out):
     """x: (N, C, H, W), w2: (F, C * HH * WW), b: (F,) -> out: (N, F, OH * OW)."""
     N, C, H, W = x.shape
     F, K = w2.shape
-    per = (N + nt - 1) // nt
     for t in prange(nt):
+        lo, count = block(t, nt, N)
         xp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
         cols = np.empty((K, OH * OW), x.dtype)
-        for n in range(t * per, min(N, (t + 1) * per)):
+        for n in range(lo, lo + count):
             _pad(x[n], ph, pw, xp)
             _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             o = out[n]
@@ -109,9 +109,9 @@ def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
     N, C, H, W = x.shape
     F, K = w2.shape
     nt = dw_parts.shape[0]
-    per = (N + nt - 1) // nt
     w2t = np.ascontiguousarray(w2.T)
     for t in prange(nt):
+        lo, count = block(t, nt, N)
         dwt = dw_parts[t]
         for f in range(F):
             for k in range(K):
@@ -121,7 +121,7 @@ def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
         cols = np.empty((K, OH * OW), x.dtype)
         dcols = np.empty((K, OH * OW), x.dtype)
         tmp = np.empty((F, K), x.dtype)
-        for n in range(t * per, min(N, (t + 1) * per)):
+        for n in range(lo, lo + count):
             _pad(x[n], ph, pw, xp)
             _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             np.dot(dout[n], cols.T, tmp)
@@ -164,7 +164,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     OW = out_size(W, WW, sw, pw, "conv2d")
     out = np.empty((N, F, OH * OW), x.dtype)
     if N:
-        nt = max(1, min(numba.get_num_threads(), N))
+        nt = threads_for(N)
         _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, nt, out)
     return out.reshape(N, F, OH, OW), (x, w, (sh, sw), (ph, pw))
 
@@ -183,7 +183,7 @@ def conv2d_backward(dout, cache, need_dx=True):
     OW = (W + 2 * pw - WW) // sw + 1
     if dout.shape != (N, F, OH, OW):
         raise ValueError(f"dout must have shape {(N, F, OH, OW)}, got {dout.shape}")
-    nt = max(1, min(numba.get_num_threads(), N))
+    nt = threads_for(N)
     dw_parts = np.zeros((nt, F, C * HH * WW), x.dtype)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
     if N:

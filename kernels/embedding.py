@@ -6,11 +6,11 @@ is almost all zeros. The backward pass adds each output gradient back into
 its row; threads split the columns, so no two write the same element.
 """
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from ._common import as_float_array
+from ._split import block, threads_for
 
 
 @njit(cache=True, parallel=True)
@@ -27,10 +27,9 @@ def _gather_kernel(ids, w, out):
 def _scatter_add_kernel(ids, dout, nt, dw):
     """ids: (M,), dout: (M, D) -> dw: (V, D), zeroed here."""
     V, D = dw.shape
-    per = (D + nt - 1) // nt
     for k in prange(nt):
-        lo = k * per
-        hi = min(D, lo + per)
+        lo, n = block(k, nt, D)
+        hi = lo + n
         for v in range(V):
             for j in range(lo, hi):
                 dw[v, j] = 0
@@ -63,5 +62,5 @@ def embedding_backward(dout, cache):
     if dout.shape[0] != flat.size:
         raise ValueError(f"dout must hold {flat.size} rows of {D}, got {dout.shape}")
     dw = np.empty((V, D), dout.dtype)
-    _scatter_add_kernel(flat, dout, max(1, min(numba.get_num_threads(), D // 16 or 1)), dw)
+    _scatter_add_kernel(flat, dout, threads_for(D, 16), dw)
     return dw

@@ -4,8 +4,6 @@ This is two GEMMs and a sum, which BLAS already does at full speed, so there
 is no Numba kernel behind it.
 """
 
-import numpy as np
-
 from ._common import as_float_array
 
 

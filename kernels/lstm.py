@@ -19,13 +19,13 @@ weight gradients are one product over all steps, after the backward sweep.
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from ._common import as_float_array
 from ._fastmath import sigmoid_act, tanh_act
 from ._gemm import matmul, matmul_tn
+from ._split import block, threads_for
 
 
 @njit(cache=True, inline="always")
@@ -80,11 +80,9 @@ def _lstm_forward_kernel(xw, h0, c0, WhT, nt, h, c, act):
     WhT: (4H, H) -> h, c: (T, N, H), act: (T, N, 4H) the gates i, f, g, o."""
     T, N, G = xw.shape
     H = G // 4
-    per = (N + nt - 1) // nt
     for k in prange(nt):
-        lo = k * per
-        n = min(N, lo + per) - lo
-        if n <= 0:
+        lo, n = block(k, nt, N)
+        if n == 0:
             continue
         # The recurrent product as (4H, H) @ (H, n): with a few dozen rows
         # BLAS runs twice as fast this way round as (n, H) @ (H, 4H).
@@ -116,11 +114,9 @@ def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, nt, dz, dh0, dc0):
     pre-activations; dh0, dc0: (N, H) those of the initial state."""
     T, N, H = dh.shape
     G = 4 * H
-    per = (N + nt - 1) // nt
     for k in prange(nt):
-        lo = k * per
-        n = min(N, lo + per) - lo
-        if n <= 0:
+        lo, n = block(k, nt, N)
+        if n == 0:
             continue
         dhn = np.zeros((n, H), dh.dtype)  # into h_t from step t + 1
         dcn = np.empty((n, H), dh.dtype)  # into C_t from step t + 1
@@ -163,10 +159,6 @@ class LSTMCache(NamedTuple):
         return self.c[-1]
 
 
-def _threads(n):
-    return max(1, min(numba.get_num_threads(), n))
-
-
 def lstm_recurrence_forward(xw, h0, c0, Wh):
     """The recurrence alone, given the input projections.
 
@@ -190,7 +182,7 @@ def lstm_recurrence_forward(xw, h0, c0, Wh):
     c = np.empty((T, N, H), xw.dtype)
     act = np.empty((T, N, G), xw.dtype)
     if N:
-        _lstm_forward_kernel(xw, h0, c0, np.ascontiguousarray(Wh.T), _threads(N), h, c, act)
+        _lstm_forward_kernel(xw, h0, c0, np.ascontiguousarray(Wh.T), threads_for(N), h, c, act)
     return h, LSTMCache(h0, c0, Wh, h, c, act)
 
 
@@ -210,7 +202,7 @@ def lstm_recurrence_backward(dh, cache, dcT=None):
     dh0 = np.empty((N, H), dh.dtype)
     dc0 = np.empty((N, H), dh.dtype)
     if N:
-        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0, cache.Wh, _threads(N),
+        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0, cache.Wh, threads_for(N),
                               dz, dh0, dc0)
     # dWh = sum_t h_{t-1}^T dz_t, as one product over all steps but the first.
     dWh = matmul_tn(cache.h0, dz[0])

@@ -14,13 +14,13 @@ and the weight gradients as one product after the backward sweep.
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from ._common import as_float_array
 from ._fastmath import tanh_act
 from ._gemm import matmul, matmul_tn
+from ._split import block, threads_for
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -28,11 +28,9 @@ def _rnn_forward_kernel(xw, h0, WhT, nt, h):
     """xw: (T, N, H) input projections plus bias; h0: (N, H); WhT: (H, H),
     Wh transposed -> h: (T, N, H)."""
     T, N, H = xw.shape
-    per = (N + nt - 1) // nt
     for k in prange(nt):
-        lo = k * per
-        n = min(N, lo + per) - lo
-        if n <= 0:
+        lo, n = block(k, nt, N)
+        if n == 0:
             continue
         # (H, H) @ (H, n), the fast way round for BLAS (see lstm.py).
         hT = np.empty((H, n), xw.dtype)
@@ -59,11 +57,9 @@ def _rnn_backward_kernel(dh, h, Wh, nt, da, dh0):
     gradients of the pre-activations a_t; dh0: (N, H) that of s_0."""
     T, N, H = dh.shape
     one = dh.dtype.type(1)
-    per = (N + nt - 1) // nt
     for k in prange(nt):
-        lo = k * per
-        n = min(N, lo + per) - lo
-        if n <= 0:
+        lo, n = block(k, nt, N)
+        if n == 0:
             continue
         dhnT = np.zeros((H, n), dh.dtype)  # into s_t from step t + 1
         daT = np.empty((H, n), dh.dtype)
@@ -106,7 +102,7 @@ def rnn_recurrence_forward(xw, h0, Wh):
     h = np.empty((T, N, H), xw.dtype)
     if N:
         _rnn_forward_kernel(xw, h0, np.ascontiguousarray(Wh.T),
-                            max(1, min(numba.get_num_threads(), N)), h)
+                            threads_for(N), h)
     return h, RNNCache(h0, Wh, h)
 
 
@@ -121,7 +117,7 @@ def rnn_recurrence_backward(dh, cache):
     dh0 = np.empty((N, H), dh.dtype)
     if N:
         _rnn_backward_kernel(dh, cache.h, cache.Wh,
-                             max(1, min(numba.get_num_threads(), N)), da, dh0)
+                             threads_for(N), da, dh0)
     dWh = matmul_tn(cache.h0, da[0])
     if T > 1:
         dWh += matmul_tn(cache.h[:-1].reshape(-1, H), da[1:].reshape(-1, H))

@@ -1,7 +1,9 @@
 """CNN architectures by name, each built from a dict of JSON-able arguments so
 that a checkpoint can rebuild the exact network it was trained with."""
 
-from .layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU
+from .blocks import ResidualBlock
+from .layers import (BatchNorm, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d,
+                     ReLU)
 from .model import Sequential
 
 
@@ -21,7 +23,54 @@ def lenet5(in_channels=1, num_classes=10, image_size=28):
     return Sequential(layers, (in_channels, image_size, image_size))
 
 
-ARCHITECTURES = {"lenet5": lenet5}
+def alexnet(in_channels=1, num_classes=10, image_size=28, dropout=0.5):
+    """The lecture's "deeper, bigger LeNet" (Krizhevsky et al., 2012), scaled
+    from 224x224 colour photographs down to 28x28 digits: five 3x3
+    convolutions instead of two 5x5 ones, more channels, ReLU, three max
+    poolings, and two wide fully connected layers with dropout.
+
+        conv1  32@3x3 pad 1, ReLU, max pool 2     28 -> 14
+        conv2  64@3x3 pad 1, ReLU, max pool 2     14 -> 7
+        conv3  96@3x3 pad 1, ReLU
+        conv4  96@3x3 pad 1, ReLU
+        conv5  64@3x3 pad 1, ReLU, max pool 2      7 -> 3
+        fc6    576 -> 512, ReLU, dropout
+        fc7    512 -> 512, ReLU, dropout
+        fc8    512 -> classes
+    """
+    s = image_size // 2 // 2 // 2
+    layers = [
+        Conv2d("conv1", in_channels, 32, 3, pad=1), ReLU("relu1"), MaxPool2d("pool1", 2),
+        Conv2d("conv2", 32, 64, 3, pad=1), ReLU("relu2"), MaxPool2d("pool2", 2),
+        Conv2d("conv3", 64, 96, 3, pad=1), ReLU("relu3"),
+        Conv2d("conv4", 96, 96, 3, pad=1), ReLU("relu4"),
+        Conv2d("conv5", 96, 64, 3, pad=1), ReLU("relu5"), MaxPool2d("pool5", 2),
+        Flatten("flatten"),
+        Linear("fc6", 64 * s * s, 512), ReLU("relu6"), Dropout("drop6", dropout),
+        Linear("fc7", 512, 512), ReLU("relu7"), Dropout("drop7", dropout),
+        Linear("fc8", 512, num_classes),
+    ]
+    return Sequential(layers, (in_channels, image_size, image_size))
+
+
+def resnet(in_channels=1, num_classes=10, image_size=28, depth=2, width=16):
+    """A ResNet for small images (He et al., 2016, section 4.2): a 3x3 stem
+    convolution with batch norm, three stages of ``depth`` residual blocks
+    with width, 2 width and 4 width channels (the second and third halve the
+    resolution, 28 -> 14 -> 7), global average pooling and a linear classifier."""
+    layers = [Conv2d("stem", in_channels, width, 3, pad=1, bias=False),
+              BatchNorm("stem_bn", width), ReLU("stem_relu")]
+    c = width
+    for stage, (channels, stride) in enumerate(((width, 1), (2 * width, 2), (4 * width, 2))):
+        for block in range(depth):
+            layers.append(ResidualBlock(f"s{stage + 1}b{block + 1}", c, channels,
+                                        stride if block == 0 else 1))
+            c = channels
+    layers += [GlobalAvgPool("pool"), Linear("fc", c, num_classes)]
+    return Sequential(layers, (in_channels, image_size, image_size))
+
+
+ARCHITECTURES = {"lenet5": lenet5, "alexnet": alexnet, "resnet": resnet}
 
 
 def build_cnn(arch, args):
@@ -39,7 +88,7 @@ def cnn_from_checkpoint(meta, arrays):
 
     try:
         model = build_cnn(meta["arch"]["name"], meta["arch"]["args"])
-        model.load_params(split_arrays(arrays, "params"))
+        model.load(split_arrays(arrays, "params"), split_arrays(arrays, "buffers"))
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"the checkpoint's network cannot be rebuilt: {e}") from None
     return model

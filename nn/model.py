@@ -1,13 +1,15 @@
-"""A sequential container: layers applied in order, parameters in one dict."""
+"""A sequential network: layers applied in order, with one dict each for the
+parameters, their gradients and the untrained buffers."""
 
 import numpy as np
 
 
 class Sequential:
-    """Chains layers. ``params`` and ``grads`` map "<layer>.<param>" to arrays.
+    """Chains layers. ``params``, ``grads`` and ``buffers`` map "<layer>.<name>"
+    to arrays; ``rng`` is the generator dropout draws from (the trainer sets it).
 
     in_shape is one example's shape, (C, H, W) for images; shapes are worked
-    out layer by layer when the model is built, so a bad architecture fails
+    out layer by layer when the network is built, so a bad architecture fails
     here and not halfway through the first batch.
     """
 
@@ -15,11 +17,14 @@ class Sequential:
         self.layers = list(layers)
         self.in_shape = tuple(in_shape)
         self.dtype = np.dtype(dtype)
-        self.params = {}
+        self.params, self.buffers = {}, {}
+        self.rng = None
         shape = self.in_shape
         for layer in self.layers:
             for key, pshape in layer.param_shapes(shape).items():
                 self.params[key] = np.zeros(pshape, self.dtype)
+            for key, bshape in layer.buffer_shapes(shape).items():
+                self.buffers[key] = np.zeros(bshape, self.dtype)
             shape = layer.out_shape(shape)
             if min(shape) < 1:
                 raise ValueError(
@@ -29,7 +34,7 @@ class Sequential:
 
     def init(self, rng):
         for layer in self.layers:
-            layer.init(self.params, rng)
+            layer.init(self, rng)
         return self
 
     def num_params(self):
@@ -37,7 +42,7 @@ class Sequential:
 
     def forward(self, x, train=False):
         for layer in self.layers:
-            x = layer.forward(self.params, x, train)
+            x = layer.forward(self, x, train)
         return x
 
     def backward(self, dout):
@@ -45,18 +50,21 @@ class Sequential:
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
             # The input image needs no gradient, which saves the first layer's dx.
-            dout = self.layers[i].backward(self.params, self.grads, dout, need_dx=i > 0)
+            dout = self.layers[i].backward(self, dout, need_dx=i > 0)
         return dout
 
-    def load_params(self, arrays):
-        """Copies arrays into ``params``; raises ValueError naming a missing or misshapen key."""
-        for key, p in self.params.items():
-            if key not in arrays:
-                raise ValueError(f"parameter {key} is missing")
-            a = arrays[key]
-            if a.shape != p.shape:
-                raise ValueError(f"parameter {key} has shape {a.shape}, expected {p.shape}")
-            p[...] = a
-        extra = sorted(set(arrays) - set(self.params))
-        if extra:
-            raise ValueError(f"unexpected parameter {extra[0]}")
+    def load(self, params, buffers):
+        """Copies arrays into ``params`` and ``buffers``; raises ValueError
+        naming a missing, misshapen or unexpected key."""
+        for mine, theirs, what in ((self.params, params, "parameter"),
+                                   (self.buffers, buffers, "buffer")):
+            for key, p in mine.items():
+                if key not in theirs:
+                    raise ValueError(f"{what} {key} is missing")
+                if theirs[key].shape != p.shape:
+                    raise ValueError(
+                        f"{what} {key} has shape {theirs[key].shape}, expected {p.shape}")
+                p[...] = theirs[key]
+            extra = sorted(set(theirs) - set(mine))
+            if extra:
+                raise ValueError(f"unexpected {what} {extra[0]}")

@@ -19,6 +19,7 @@ from .charlm import CharLM, clip_grad_norm
 from .checkpoint import CheckpointError, split_arrays
 from .lm_data import Streams, evaluate_lm, fit_batch
 from .optim import Adam
+from .runs import check_loss, check_resume
 from .schedule import LRSchedule
 
 MIN_VAL_CHARS = 16       # below this a validation split says nothing
@@ -34,7 +35,7 @@ class CharLMConfig:
     dropout: float = 0.0          # dropout after each layer
     seq_len: int = 64             # time steps per chunk of truncated BPTT
     batch_size: int = 32          # parallel streams of text
-    lr: float = 2e-3              # peak learning rate (Adam)
+    lr: float = 3e-3              # peak learning rate (Adam)
     min_lr_frac: float = 0.1      # the cosine schedule ends at lr * this
     warmup_steps: int = 0         # linear warm-up at the start
     weight_decay: float = 0.0     # decoupled (AdamW) decay of weight matrices
@@ -43,7 +44,7 @@ class CharLMConfig:
     eval_every: int = 0           # steps between validations (0: a tenth of the run, at most 500)
     steps: int = 0                # stop after this many steps (0: by epochs)
     epochs: float = 0             # stop after this many passes (0 and steps 0: the default)
-    time_limit: float = 0         # stop after this many seconds of training (0: none)
+    time_limit: float = 0         # stop after this many seconds (0: none); the schedule ends then
     seed: int = 0                 # seeds the weights and dropout
 
     @classmethod
@@ -116,6 +117,15 @@ class CharLMTrainer:
             return math.ceil(c.epochs * spe)
         return max(DEFAULT_EPOCHS * spe, DEFAULT_MIN_STEPS)
 
+    def progress(self):
+        """Where the learning-rate schedule stands: the step count, or further
+        along when the time limit will end the run first, so that the decay
+        finishes when the time does, however fast this machine runs today."""
+        c = self.config
+        if not c.time_limit:
+            return self.step
+        return max(self.step, self.total_steps * min(1.0, self.seconds / c.time_limit))
+
     def eval_every(self):
         return self.config.eval_every or max(1, min(500, self.total_steps // 10))
 
@@ -142,15 +152,11 @@ class CharLMTrainer:
             x, y = self.streams.chunk(self.chunk)
             logits, self.state = self.model.forward(x, self.state, train=True, rng=self.rng)
             loss, dlogits = softmax_cross_entropy(logits, y.reshape(-1))
-            if not math.isfinite(loss):
-                raise NnlabError(
-                    f"training diverged at step {self.step + 1}: the loss is {loss}"
-                    + (f" (last good loss {last_good:.4f})" if last_good is not None else "")
-                    + "; try a lower --lr or a smaller --clip")
+            check_loss(loss, self.step + 1, last_good, "try a lower --lr or a smaller --clip")
             last_good = loss
             self.model.backward(dlogits)
             clip_grad_norm(self.model.grads, c.clip)
-            self.opt.step(self.model.params, self.model.grads, lr_at(self.step))
+            self.opt.step(self.model.params, self.model.grads, lr_at(self.progress()))
             self.step += 1
             self.chunk += 1
             window_loss += loss
@@ -216,13 +222,7 @@ class CharLMTrainer:
 
     @classmethod
     def resume(cls, meta, arrays, ids, vocab, config, notes=None):
-        saved = CharLMConfig.from_dict(meta.get("config", {}))
-        for name in FIXED_ON_RESUME:
-            if getattr(saved, name) != getattr(config, name):
-                raise NnlabError(
-                    f"--resume: the checkpoint was trained with {name.replace('_', '-')} = "
-                    f"{getattr(saved, name)!r}, not {getattr(config, name)!r}; drop that "
-                    "option or start a new run")
+        check_resume(CharLMConfig.from_dict(meta.get("config", {})), config, FIXED_ON_RESUME)
         try:
             trainer = cls(config, ids, vocab, notes, arch=meta["arch"]["args"])
             if (trainer.batch, trainer.seq_len) != (meta["batch"], meta["seq_len"]):

@@ -17,7 +17,9 @@ from nnlab.kernels import softmax_cross_entropy
 from .checkpoint import CheckpointError, split_arrays
 from .cnn_models import build_cnn
 from .evaluate import evaluate_classifier, normalize_images
+from .augment import augment
 from .optim import make_optimizer
+from .runs import check_loss, check_resume
 from .schedule import LRSchedule
 
 
@@ -33,7 +35,13 @@ class CNNConfig:
     weight_decay: float = 0.05    # decay of weights (not biases); decoupled for adam
     schedule: str = "cosine"      # learning-rate schedule: constant, cosine or step
     warmup_steps: int = 0         # linear warm-up at the start
-    seed: int = 0                 # seeds the weights and the shuffling
+    label_smoothing: float = 0.0  # weight of the uniform target mixed into the labels
+    augment: bool = False         # random shifts (and flips where the classes allow)
+    time_limit: float = 0         # stop after this many seconds (0: none); the schedule ends then
+    depth: int = 2                # resnet: residual blocks per stage
+    width: int = 16               # resnet: channels of the first stage
+    dropout: float = 0.5          # alexnet: dropout in the fully connected layers
+    seed: int = 0                 # seeds the weights, the shuffling and the augmentation
     limit: int = 0                # train on the first N examples only (0: all)
 
     @classmethod
@@ -54,7 +62,38 @@ def pixel_stats(images):
 
 
 # Options that define the run; --resume refuses to change them.
-FIXED_ON_RESUME = ("dataset", "arch", "batch_size", "optimizer", "seed", "limit")
+FIXED_ON_RESUME = ("dataset", "arch", "batch_size", "optimizer", "seed", "limit", "depth",
+                   "width", "dropout")
+
+def arch_defaults(arch, optimizer):
+    """Defaults that depend on the architecture and the optimizer, for the
+    options the user leaves out. Adam's weight decay is decoupled
+    (p -= lr * decay * p), so its scale is not comparable with SGD's L2 term.
+    LeNet-5 on MNIST: lr 2e-3 with decay 0.05 gave 99.20% after 10 epochs,
+    where 1e-3 without decay gave 99.00-99.06%."""
+    d = {"epochs": 10, "lr": {"adam": 2e-3, "sgd": 0.05}[optimizer],
+         "weight_decay": {"adam": 0.05, "sgd": 5e-4}[optimizer],
+         "augment": False, "label_smoothing": 0.0, "warmup_steps": 0}
+    if arch == "alexnet":
+        d.update(augment=True, lr={"adam": 1e-3, "sgd": 0.02}[optimizer])
+    elif arch == "resnet":
+        d.update(augment=True, warmup_steps=300, label_smoothing=0.1)
+    return d
+
+
+# Datasets whose classes survive a left-right mirror (see augment.py).
+FLIP_OK = ("fashion-mnist",)
+
+
+def default_arch_args(config, data):
+    """The architecture's arguments: the data's shape, and the options of that architecture."""
+    args = {"in_channels": 1, "num_classes": len(data.classes),
+            "image_size": int(data.train_x.shape[-1])}
+    if config.arch == "resnet":
+        args.update(depth=config.depth, width=config.width)
+    elif config.arch == "alexnet":
+        args.update(dropout=config.dropout)
+    return args
 
 
 class CNNTrainer:
@@ -67,14 +106,13 @@ class CNNTrainer:
                              f"training examples of {data.name}")
         self.n_train = n
         self.train_x, self.train_y = data.train_x[:n], data.train_y[:n]
-        image_size = data.train_x.shape[-1]
-        self.arch_args = arch_args or {"in_channels": 1, "num_classes": len(data.classes),
-                                       "image_size": image_size}
+        self.arch_args = arch_args or default_arch_args(c, data)
         self.model = build_cnn(c.arch, self.arch_args)
         # Scale statistics come from the training images, as any user would compute them.
         self.mean, self.std = pixel_stats(self.train_x)
         self.rng = np.random.Generator(np.random.PCG64(c.seed))
         self.model.init(self.rng)
+        self.model.rng = self.rng  # dropout draws from the run's generator
         self.opt = make_optimizer(c.optimizer, self.model.params, c.weight_decay, c.momentum)
         self.epoch = 0          # completed epochs
         self.step = 0           # optimizer steps taken
@@ -87,53 +125,79 @@ class CNNTrainer:
     def steps_per_epoch(self):
         return math.ceil(self.n_train / self.config.batch_size)
 
+    @property
+    def total_steps(self):
+        return self.config.epochs * self.steps_per_epoch
+
+    @property
+    def epochs_done(self):
+        return self.epoch + self.pos / self.n_train
+
     def schedule(self):
         c = self.config
-        return LRSchedule(c.lr, c.epochs * self.steps_per_epoch, c.schedule, c.warmup_steps)
+        return LRSchedule(c.lr, self.total_steps, c.schedule, c.warmup_steps)
+
+    def progress(self):
+        """Where the schedule stands: the step count, or further along when the
+        time limit will end the run first, so that the decay finishes then."""
+        c = self.config
+        if not c.time_limit:
+            return self.step
+        return max(self.step, self.total_steps * min(1.0, self.seconds / c.time_limit))
+
+    def out_of_time(self):
+        return bool(self.config.time_limit) and self.seconds >= self.config.time_limit
 
     def run(self, report=lambda event, info: None, save=None):
-        """Trains until config.epochs; calls ``save(trainer)`` after each epoch."""
+        """Trains until config.epochs or the time limit; evaluates on the test
+        set and calls ``save(trainer)`` after each epoch and at the stop."""
         c = self.config
         lr_at = self.schedule()
-        while self.epoch < c.epochs:
+        flip = c.augment and self.data.name in FLIP_OK
+        while self.epoch < c.epochs and not self.out_of_time():
             if self.perm is None:
                 self.perm = self.rng.permutation(self.n_train)
             report("epoch_start", {"epoch": self.epoch + 1, "epochs": c.epochs,
                                    "batches": self.steps_per_epoch,
-                                   "done": self.pos // c.batch_size})
-            t0 = time.perf_counter()
+                                   "done": math.ceil(self.pos / c.batch_size)})
+            t0, seconds0 = time.perf_counter(), self.seconds
             seen, loss_sum, correct = 0, 0.0, 0
             last_good = None
-            while self.pos < self.n_train:
+            while self.pos < self.n_train and not self.out_of_time():
                 idx = self.perm[self.pos:self.pos + c.batch_size]
-                x = normalize_images(self.train_x[idx], self.mean, self.std)
+                images = self.train_x[idx]
+                if c.augment:
+                    images = augment(images, self.rng, shift=2, flip=flip)
+                x = normalize_images(images, self.mean, self.std)
                 y = self.train_y[idx].astype(np.int64)
                 logits = self.model.forward(x, train=True)
-                loss, dlogits = softmax_cross_entropy(logits, y)
-                if not math.isfinite(loss):
-                    raise NnlabError(
-                        f"training diverged at step {self.step + 1}: the loss is {loss}"
-                        + (f" (last good loss {last_good:.4f})" if last_good is not None else "")
-                        + "; try a lower --lr")
+                loss, dlogits = softmax_cross_entropy(logits, y, c.label_smoothing)
+                check_loss(loss, self.step + 1, last_good, "try a lower --lr")
                 last_good = loss
                 self.model.backward(dlogits)
-                self.opt.step(self.model.params, self.model.grads, lr_at(self.step))
+                self.opt.step(self.model.params, self.model.grads, lr_at(self.progress()))
                 self.step += 1
                 self.pos += len(idx)
                 seen += len(idx)
                 loss_sum += loss * len(idx)
                 correct += int((logits.argmax(axis=1) == y).sum())
                 elapsed = time.perf_counter() - t0
+                self.seconds = seconds0 + elapsed
                 report("batch", {"loss": loss_sum / seen, "accuracy": correct / seen,
                                  "images_per_second": seen / max(elapsed, 1e-9),
                                  "done": math.ceil(self.pos / c.batch_size)})
             train_seconds = time.perf_counter() - t0
-            self.seconds += train_seconds
-            self.epoch += 1
-            self.pos, self.perm = 0, None
+            if self.pos >= self.n_train:
+                self.epoch += 1
+                self.pos, self.perm = 0, None
+            elif seen:
+                report("message", {"text": f"time limit of {c.time_limit:g}s reached in epoch "
+                                           f"{self.epoch + 1}, at step {self.step:,}"})
+            if not seen:
+                break
             test = self.evaluate()
-            summary = {"epoch": self.epoch, "train_loss": loss_sum / max(seen, 1),
-                       "train_accuracy": correct / max(seen, 1), "test_loss": test["loss"],
+            summary = {"epoch": round(self.epochs_done, 4), "train_loss": loss_sum / seen,
+                       "train_accuracy": correct / seen, "test_loss": test["loss"],
                        "test_accuracy": test["accuracy"], "seconds": train_seconds,
                        "images_per_second": seen / max(train_seconds, 1e-9)}
             self.history.append(summary)
@@ -168,6 +232,7 @@ class CNNTrainer:
             "seconds": self.seconds,
         }
         arrays = {f"params/{k}": v for k, v in self.model.params.items()}
+        arrays.update({f"buffers/{k}": v for k, v in self.model.buffers.items()})
         arrays.update({f"opt/{k}": v for k, v in opt_arrays.items()})
         if self.perm is not None:
             arrays["data/perm"] = self.perm
@@ -176,15 +241,10 @@ class CNNTrainer:
     @classmethod
     def resume(cls, meta, arrays, data, config):
         """A trainer that continues the checkpointed run with ``config``."""
-        saved = CNNConfig.from_dict(meta.get("config", {}))
-        for name in FIXED_ON_RESUME:
-            if getattr(saved, name) != getattr(config, name):
-                raise NnlabError(
-                    f"--resume: the checkpoint was trained with {name} = {getattr(saved, name)!r}, "
-                    f"not {getattr(config, name)!r}; drop that option or start a new run")
+        check_resume(CNNConfig.from_dict(meta.get("config", {})), config, FIXED_ON_RESUME)
         try:
             trainer = cls(config, data, arch_args=meta["arch"]["args"])
-            trainer.model.load_params(split_arrays(arrays, "params"))
+            trainer.model.load(split_arrays(arrays, "params"), split_arrays(arrays, "buffers"))
             trainer.opt.load_state(meta["optimizer"], split_arrays(arrays, "opt"))
             trainer.mean = float(meta["normalize"]["mean"])
             trainer.std = float(meta["normalize"]["std"])

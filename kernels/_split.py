@@ -1,0 +1,20 @@
+"""How kernels share work between Numba's threads: each of nt threads takes
+one contiguous block of rows (images, sequences, matrix rows), so that no
+two threads write the same element and results do not depend on timing."""
+
+import numba
+from numba import njit
+
+
+def threads_for(rows, min_rows=1):
+    """Threads worth using on ``rows`` rows, each getting at least min_rows."""
+    return max(1, min(numba.get_num_threads(), rows // max(1, min_rows)))
+
+
+@njit(cache=True, inline="always")
+def block(k, nt, rows):
+    """(first row, row count) of thread k's share of ``rows`` split nt ways;
+    the count is 0 for a thread left without rows."""
+    per = (rows + nt - 1) // nt
+    lo = k * per
+    return lo, max(0, min(rows, lo + per) - lo)

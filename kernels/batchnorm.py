@@ -1,0 +1,150 @@
+"""Spatial batch normalisation (Ioffe & Szegedy, 2015), forward and backward.
+
+For each channel c, over the N x H x W values of the batch:
+
+    xhat = (x - mean_c) / sqrt(var_c + eps)        out = gamma_c xhat + beta_c
+
+In training the batch's own mean and (biased) variance are used and the
+running estimates move towards them (PyTorch's convention: the running
+variance takes the unbiased batch variance); in evaluation the running
+estimates are used instead. Each thread owns whole channels; sums are
+accumulated in float64, since a channel holds tens of thousands of values.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import as_float_array
+
+
+@njit(cache=True, parallel=True)
+def _bn_train_kernel(x, gamma, beta, eps, out, xhat, mean, var, invstd):
+    """x: (N, C, P) -> out, xhat: (N, C, P); mean, var, invstd: (C,) float64."""
+    N, C, P = x.shape
+    M = N * P
+    for c in prange(C):
+        s = 0.0
+        for n in range(N):
+            row = x[n, c]
+            for p in range(P):
+                s += row[p]
+        mu = s / M
+        q = 0.0
+        for n in range(N):
+            row = x[n, c]
+            for p in range(P):
+                d = row[p] - mu
+                q += d * d
+        v_ = q / M
+        inv = 1.0 / np.sqrt(v_ + eps)
+        mean[c] = mu
+        var[c] = v_
+        invstd[c] = inv
+        g, b = gamma[c], beta[c]
+        t = x.dtype.type
+        mu_t, inv_t = t(mu), t(inv)
+        for n in range(N):
+            src = x[n, c]
+            xh = xhat[n, c]
+            dst = out[n, c]
+            for p in range(P):
+                v = (src[p] - mu_t) * inv_t
+                xh[p] = v
+                dst[p] = g * v + b
+
+
+@njit(cache=True, parallel=True)
+def _bn_eval_kernel(x, gamma, beta, mean, var, eps, out):
+    """x: (N, C, P) normalised with fixed mean, var: (C,)."""
+    N, C, P = x.shape
+    t = x.dtype.type
+    for c in prange(C):
+        inv = 1.0 / np.sqrt(var[c] + eps)
+        scale = t(gamma[c] * inv)
+        shift = t(beta[c] - mean[c] * gamma[c] * inv)
+        for n in range(N):
+            src = x[n, c]
+            dst = out[n, c]
+            for p in range(P):
+                dst[p] = src[p] * scale + shift
+
+
+@njit(cache=True, parallel=True)
+def _bn_backward_kernel(dout, xhat, gamma, invstd, dx, dgamma, dbeta):
+    """dout, xhat: (N, C, P) -> dx: (N, C, P), dgamma, dbeta: (C,).
+    dx = gamma invstd / M (M dout - sum(dout) - xhat sum(dout xhat))."""
+    N, C, P = dout.shape
+    M = N * P
+    t = dout.dtype.type
+    for c in prange(C):
+        sd = 0.0
+        sdx = 0.0
+        for n in range(N):
+            d = dout[n, c]
+            xh = xhat[n, c]
+            for p in range(P):
+                sd += d[p]
+                sdx += d[p] * xh[p]
+        dgamma[c] = sdx
+        dbeta[c] = sd
+        k = gamma[c] * invstd[c] / M
+        a = t(k * M)
+        b = t(k * sd)
+        e = t(k * sdx)
+        for n in range(N):
+            d = dout[n, c]
+            xh = xhat[n, c]
+            dst = dx[n, c]
+            for p in range(P):
+                dst[p] = a * d[p] - b - e * xh[p]
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True,
+                      momentum=0.1, eps=1e-5):
+    """x: (N, C, H, W) or (N, C); gamma, beta: (C,); running_mean,
+    running_var: (C,) float arrays, updated in place when training.
+    Returns out (x's shape) and the cache (None in evaluation)."""
+    x = np.asarray(x)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"x must be (N, C) or (N, C, H, W), got shape {x.shape}")
+    N, C = x.shape[:2]
+    x3 = as_float_array(x.reshape(N, C, -1), "x", 3)
+    gamma = as_float_array(gamma, "gamma", 1, x3.dtype)
+    beta = as_float_array(beta, "beta", 1, x3.dtype)
+    for name, a in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if a.shape != (C,):
+            raise ValueError(f"{name} must have shape ({C},), got {a.shape}")
+    out = np.empty_like(x3)
+    if not train:
+        _bn_eval_kernel(x3, gamma, beta, running_mean.astype(np.float64),
+                        running_var.astype(np.float64), float(eps), out)
+        return out.reshape(x.shape), None
+    M = x3.shape[0] * x3.shape[2]
+    if M < 2:
+        raise ValueError("batch normalisation in training needs at least 2 values per channel")
+    xhat = np.empty_like(x3)
+    mean = np.empty(C, np.float64)
+    var = np.empty(C, np.float64)
+    invstd = np.empty(C, np.float64)
+    _bn_train_kernel(x3, gamma, beta, float(eps), out, xhat, mean, var, invstd)
+    running_mean *= 1 - momentum
+    running_mean += momentum * mean
+    running_var *= 1 - momentum
+    running_var += momentum * var * M / (M - 1)
+    return out.reshape(x.shape), (xhat, gamma, invstd, x.shape)
+
+
+def batchnorm_backward(dout, cache):
+    """Gradients of batchnorm_forward in training: dout has x's shape.
+    Returns dx, dgamma: (C,), dbeta: (C,)."""
+    xhat, gamma, invstd, shape = cache
+    dout = np.ascontiguousarray(dout, dtype=xhat.dtype)
+    if dout.shape != shape:
+        raise ValueError(f"dout must have shape {shape}, got {dout.shape}")
+    dx = np.empty_like(xhat)
+    C = xhat.shape[1]
+    dgamma = np.empty(C, np.float64)
+    dbeta = np.empty(C, np.float64)
+    _bn_backward_kernel(dout.reshape(xhat.shape), xhat, gamma, invstd, dx, dgamma, dbeta)
+    return dx.reshape(shape), dgamma.astype(xhat.dtype), dbeta.astype(xhat.dtype)
