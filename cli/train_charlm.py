@@ -48,8 +48,9 @@ def best_path(out):
               help="Stop after this many passes over the text.  [default: 10, and at least "
                    "300 steps]")
 @click.option("--time-limit", type=float, default=None, callback=positive_float,
-              help="Stop after this many seconds of training, validate and save; the "
-                   "learning rate decays by then even if --steps would run longer.")
+              help="Stop after this many seconds of training (in total, when resuming), "
+                   "validate and save; the learning rate decays by then even if --steps "
+                   "would run longer.")
 @seed_option
 @click.option("--out", type=click.Path(dir_okay=False), default="charlm.npz", show_default=True,
               callback=writable_output,
@@ -117,6 +118,9 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
     if trainer.step >= trainer.total_steps:
         raise click.UsageError(f"{resume} already holds {trainer.step:,} steps; pass --steps "
                                "or --epochs with a larger total to train further")
+    if config.time_limit and trainer.seconds >= config.time_limit:
+        raise click.UsageError(f"{resume} has used its time limit of {config.time_limit:g}s; "
+                               "pass a larger --time-limit (in total) to train further")
     corpus = {"path": "-" if file == "-" else os.path.abspath(file), "chars": len(text),
               "start": text[0]}
     best = best_path(out)

@@ -43,8 +43,8 @@ from .options import (data_option, dataset_option, explicit, fraction, json_opti
               help="Mix this much of a uniform target into the labels.  [default: 0.1 for "
                    "resnet, else 0]")
 @click.option("--time-limit", type=float, default=None, callback=positive_float,
-              help="Stop after this many seconds of training, evaluate and save; the "
-                   "learning rate decays by then.")
+              help="Stop after this many seconds of training (in total, when resuming), "
+                   "evaluate and save; the learning rate decays by then.")
 @seed_option
 @click.option("--out", type=click.Path(dir_okay=False), default="cnn.npz", show_default=True,
               callback=writable_output,
@@ -91,6 +91,10 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, epochs, batch_size, lr
             raise click.UsageError(
                 f"{resume} already holds {plural(meta.get('epoch'), 'epoch')}; pass --epochs with a "
                 "larger total to train further")
+        if config.time_limit and meta.get("seconds", 0) >= config.time_limit:
+            raise click.UsageError(
+                f"{resume} has used its time limit of {config.time_limit:g}s; pass a larger "
+                "--time-limit (in total) to train further")
     else:
         config = CNNConfig(**options)
 

@@ -108,7 +108,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True,
     if x.ndim not in (2, 4):
         raise ValueError(f"x must be (N, C) or (N, C, H, W), got shape {x.shape}")
     N, C = x.shape[:2]
-    x3 = as_float_array(x.reshape(N, C, -1), "x", 3)
+    x3 = as_float_array(x.reshape(N, C, int(np.prod(x.shape[2:]))), "x", 3)
     gamma = as_float_array(gamma, "gamma", 1, x3.dtype)
     beta = as_float_array(beta, "beta", 1, x3.dtype)
     for name, a in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),

@@ -13,7 +13,7 @@ def augment(images, rng, shift=2, flip=False):
     up to ``shift`` pixels in each direction (the border filled with 0), and
     with flip=True half of them, at random, are mirrored left to right."""
     N, H, W = images.shape
-    out = images
+    out = images.copy() if not shift else images
     if shift:
         padded = np.zeros((N, H + 2 * shift, W + 2 * shift), images.dtype)
         padded[:, shift:shift + H, shift:shift + W] = images
@@ -24,6 +24,5 @@ def augment(images, rng, shift=2, flip=False):
         out = padded[np.arange(N)[:, None, None], rows, cols]
     if flip:
         mirror = rng.random(N) < 0.5
-        out = out.copy() if out is images else out
         out[mirror] = out[mirror, :, ::-1]
     return out

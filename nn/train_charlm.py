@@ -165,7 +165,8 @@ class CharLMTrainer:
             trained = self.seconds - seconds0
             self.tokens_per_second = (tokens * (self.step - step0)
                                       / max(trained - self.val_seconds, 1e-9))
-            report("step", {"done": self.step, "loss": loss,
+            # The bar follows the schedule: steps, or time when the limit comes first.
+            report("step", {"done": self.progress(), "loss": loss,
                             "tokens_per_second": self.tokens_per_second})
             if self.step % every == 0 or self.step == self.total_steps:
                 self._validate(window_loss / window_n, report, save)

@@ -23,7 +23,7 @@ from nnlab.kernels import (
     lstm_recurrence_backward,
     lstm_recurrence_forward,
 )
-from test_kernels_rnn import GRAD_CASES, REF_CASES, REF_TOL, case, check_smooth, numeric_smooth
+from test_kernels_rnn import GRAD_CASES, REF_CASES, REF_TOL, check_smooth, numeric_smooth
 
 DTYPES = [np.float64, np.float32]
 
