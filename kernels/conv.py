@@ -81,31 +81,45 @@ def _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp):
 
 
 @njit(cache=True, parallel=True)
-def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, out):
-    """x: (N, C, H, W), w2: (F, C * HH * WW), b: (F,) -> out: (N, F, OH * OW)."""
+def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, transposed, out):
+    """x: (N, C, H, W), w2: (F, C * HH * WW), b: (F,) -> out: (N, F, OH * OW).
+    With ``transposed`` the product is formed as cols^T @ w2^T, (P, K) @ (K, F),
+    which OpenBLAS runs faster when F is a few dozen channels at most."""
     N, C, H, W = x.shape
     F, K = w2.shape
+    P = OH * OW
+    w2t = np.ascontiguousarray(w2.T)
     for t in prange(nt):
         lo, count = block(t, nt, N)
         xp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
-        cols = np.empty((K, OH * OW), x.dtype)
+        cols = np.empty((K, P), x.dtype)
+        outT = np.empty((P, F), x.dtype)
         for n in range(lo, lo + count):
             _pad(x[n], ph, pw, xp)
             _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             o = out[n]
-            np.dot(w2, cols, o)
-            for f in range(F):
-                row = o[f]
-                bf = b[f]
-                for p in range(OH * OW):
-                    row[p] += bf
+            if transposed:
+                np.dot(cols.T, w2t, outT)
+                for f in range(F):
+                    row = o[f]
+                    bf = b[f]
+                    for p in range(P):
+                        row[p] = outT[p, f] + bf
+            else:
+                np.dot(w2, cols, o)
+                for f in range(F):
+                    row = o[f]
+                    bf = b[f]
+                    for p in range(P):
+                        row[p] += bf
 
 
 @njit(cache=True, parallel=True)
 def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
                           dx, dw_parts):
-    """dout: (N, F, OH * OW) -> dx: (N, C, H, W) and one dw per thread:
-    dw_parts: (nt, F, C * HH * WW), summed by the caller."""
+    """dout: (N, F, OH * OW) -> dx: (N, C, H, W) and one dw, transposed, per
+    thread: dw_parts: (nt, C * HH * WW, F), summed by the caller. dw^T is
+    formed as cols @ dout^T, twice as fast in OpenBLAS as dout @ cols^T."""
     N, C, H, W = x.shape
     F, K = w2.shape
     nt = dw_parts.shape[0]
@@ -113,21 +127,21 @@ def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
     for t in prange(nt):
         lo, count = block(t, nt, N)
         dwt = dw_parts[t]
-        for f in range(F):
-            for k in range(K):
-                dwt[f, k] = 0
+        for k in range(K):
+            for f in range(F):
+                dwt[k, f] = 0
         xp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
         dxp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
         cols = np.empty((K, OH * OW), x.dtype)
         dcols = np.empty((K, OH * OW), x.dtype)
-        tmp = np.empty((F, K), x.dtype)
+        tmp = np.empty((K, F), x.dtype)
         for n in range(lo, lo + count):
             _pad(x[n], ph, pw, xp)
             _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
-            np.dot(dout[n], cols.T, tmp)
-            for f in range(F):
-                for k in range(K):
-                    dwt[f, k] += tmp[f, k]
+            np.dot(cols, dout[n].T, tmp)
+            for k in range(K):
+                for f in range(F):
+                    dwt[k, f] += tmp[k, f]
             if need_dx:
                 np.dot(w2t, dout[n], dcols)
                 for c in range(C):
@@ -164,8 +178,8 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     OW = out_size(W, WW, sw, pw, "conv2d")
     out = np.empty((N, F, OH * OW), x.dtype)
     if N:
-        nt = threads_for(N)
-        _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, nt, out)
+        _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW,
+                             threads_for(N), F <= 32, out)
     return out.reshape(N, F, OH, OW), (x, w, (sh, sw), (ph, pw))
 
 
@@ -184,11 +198,11 @@ def conv2d_backward(dout, cache, need_dx=True):
     if dout.shape != (N, F, OH, OW):
         raise ValueError(f"dout must have shape {(N, F, OH, OW)}, got {dout.shape}")
     nt = threads_for(N)
-    dw_parts = np.zeros((nt, F, C * HH * WW), x.dtype)
+    dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
     if N:
         _conv_backward_kernel(x, w.reshape(F, -1), dout.reshape(N, F, OH * OW), HH, WW,
                               sh, sw, ph, pw, OH, OW, need_dx, dx, dw_parts)
-    dw = dw_parts.sum(axis=0).reshape(w.shape)
+    dw = np.ascontiguousarray(dw_parts.sum(axis=0).T).reshape(w.shape)
     db = dout.sum(axis=(0, 2, 3))
     return (dx if need_dx else None), dw, db
