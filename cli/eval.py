@@ -30,7 +30,7 @@ def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
         if textfile is not None:
             raise click.UsageError(f"{checkpoint} is an image classifier; TEXTFILE is for "
                                    "character models")
-        results = _eval_cnn(meta, arrays, data_dir, download)
+        results = _eval_cnn(checkpoint, meta, arrays, data_dir, download)
         printer = _print_cnn
     elif meta["kind"] == "charlm":
         results = _eval_charlm(checkpoint, meta, arrays, textfile)
@@ -47,13 +47,14 @@ def _eval_charlm(checkpoint, meta, arrays, textfile):
     import math
 
     from nnlab.data.text import TextError, Vocab, read_text
-    from nnlab.nn.charlm import charlm_from_checkpoint
     from nnlab.nn.lm_data import bits, evaluate_lm
+    from nnlab.nn.restore import lm_batching, lm_model, lm_validation_ids
 
-    model = charlm_from_checkpoint(meta, arrays)
-    vocab = Vocab(meta["vocab"])
+    model, chars = lm_model(meta, arrays, checkpoint)
+    vocab = Vocab(chars)
+    batch, seq_len = lm_batching(meta, checkpoint)
     if textfile is None:
-        ids = arrays.get("data/val")
+        ids = lm_validation_ids(meta, arrays, checkpoint)
         if ids is None:
             raise click.UsageError(f"{checkpoint} has no validation text (its corpus was too "
                                    "small to hold one out); pass a TEXTFILE to evaluate on")
@@ -69,7 +70,7 @@ def _eval_charlm(checkpoint, meta, arrays, textfile):
             raise TextError(f"{textfile} holds a single character; evaluation needs two")
         ids = vocab.encode(text)
         source = textfile
-    nats = evaluate_lm(model, ids, int(meta.get("batch", 32)), int(meta.get("seq_len", 64)))
+    nats = evaluate_lm(model, ids, batch, seq_len)
     return {"kind": "charlm", "source": source, "characters": int(len(ids)),
             "loss": nats, "bits_per_char": bits(nats), "perplexity": math.exp(nats)}
 
@@ -80,23 +81,24 @@ def _print_charlm(r):
                f"{r['source']})")
 
 
-def _eval_cnn(meta, arrays, data_dir, download):
+def _eval_cnn(checkpoint, meta, arrays, data_dir, download):
     from nnlab.data.datasets import load_dataset
     from nnlab.nn.checkpoint import CheckpointError
-    from nnlab.nn.cnn_models import cnn_from_checkpoint
     from nnlab.nn.evaluate import evaluate_classifier, precision_recall
+    from nnlab.nn.meta import Meta
+    from nnlab.nn.restore import cnn_model, cnn_normalization
 
     from .ui import download_progress
 
-    model = cnn_from_checkpoint(meta, arrays)
+    model = cnn_model(meta, arrays, checkpoint)
+    mean, std = cnn_normalization(meta, checkpoint)
+    m = Meta(meta, checkpoint)
+    dataset, hint = m.get("dataset", "str", "mnist"), m.get("data_dir", "str?", None)
     with download_progress() as on_progress:
-        data = load_dataset(meta.get("dataset", "mnist"), data_dir or meta.get("data_dir"),
-                            download=download, on_progress=on_progress)
+        data = load_dataset(dataset, data_dir or hint, download=download, on_progress=on_progress)
     if data.test_x.shape[1:] != model.in_shape[1:] or len(data.classes) != model.out_shape[0]:
         raise CheckpointError(f"the checkpoint's network does not fit the {data.name} images")
-    norm = meta.get("normalize", {})
-    m = evaluate_classifier(model, data.test_x, data.test_y, float(norm.get("mean", 0.0)),
-                            float(norm.get("std", 1.0)), len(data.classes))
+    m = evaluate_classifier(model, data.test_x, data.test_y, mean, std, len(data.classes))
     precision, recall = precision_recall(m["confusion"])
     return {"kind": "cnn", "dataset": data.name, "examples": int(len(data.test_y)),
             "accuracy": m["accuracy"], "loss": m["loss"], "classes": list(data.classes),

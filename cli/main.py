@@ -29,7 +29,9 @@ class NnlabGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
-            return super().main(args, prog_name, complete_var, False, **extra)
+            # Without standalone mode Click returns ctx.exit()'s code instead of exiting.
+            code = super().main(args, prog_name, complete_var, False, **extra)
+            sys.exit(code if isinstance(code, int) else 0)
         except click.exceptions.NoArgsIsHelpError as e:
             click.echo(e.format_message(), err=True)
             sys.exit(e.exit_code)
@@ -42,8 +44,10 @@ class NnlabGroup(click.Group):
             e.show()
             sys.exit(e.exit_code)
         except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+            # A second Ctrl-C (or one outside training): stop now. Checkpoints
+            # are written atomically, so the one on disk is the last complete one.
+            click.echo("Aborted; files already on disk are as they were.", err=True)
+            sys.exit(130)
 
     def list_commands(self, ctx):
         return list(COMMANDS)
@@ -63,7 +67,9 @@ class NnlabGroup(click.Group):
             err.exit_code = e.exit_code
             raise err from None
         except MemoryError:
-            raise click.ClickException("out of memory; try a smaller --batch-size") from None
+            raise click.ClickException(
+                "out of memory: the model or the batch is too large for this machine; "
+                "try smaller sizes (--batch-size, --hidden, --width)") from None
         except OSError as e:
             if isinstance(e, BrokenPipeError):
                 raise

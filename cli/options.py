@@ -9,7 +9,7 @@ json_option = click.option(
     help="Print the results as one JSON object on stdout (progress still goes to stderr).")
 
 seed_option = click.option(
-    "--seed", type=int, default=0, show_default=True,
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True,
     help="Seed for weights, shuffling and sampling; the same seed gives the same run.")
 
 data_option = click.option(
@@ -28,14 +28,14 @@ def positive_int(ctx, param, value):
 
 
 def positive_float(ctx, param, value):
-    if value is not None and not value > 0:  # also rejects NaN
-        raise click.BadParameter(f"must be a number above 0, got {value}")
+    if value is not None and not 0 < value < float("inf"):  # also rejects NaN
+        raise click.BadParameter(f"must be a finite number above 0, got {value}")
     return value
 
 
 def nonnegative_float(ctx, param, value):
-    if value is not None and not value >= 0:  # also rejects NaN
-        raise click.BadParameter(f"must be a number of at least 0, got {value}")
+    if value is not None and not 0 <= value < float("inf"):  # also rejects NaN
+        raise click.BadParameter(f"must be a finite number of at least 0, got {value}")
     return value
 
 
@@ -74,3 +74,18 @@ def writable_output(ctx, param, value):
     if os.path.isdir(value):
         raise click.BadParameter(f"{value} is a folder; give a file name")
     return value
+
+
+def check_model_fits(params, option):
+    """A usage error when ``params`` float32 weights, with their gradients and
+    Adam's two moments, could not fit in this machine's memory at all."""
+    need = 16 * params
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have:
+        raise click.BadParameter(
+            f"a model of {params:,} parameters needs {need / 2**30:,.0f} GiB for its weights and "
+            f"optimizer state, more than this machine's {have / 2**30:,.0f} GiB",
+            param_hint=option)

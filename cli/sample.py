@@ -39,20 +39,19 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
     import numpy as np
 
     from nnlab.data.text import Vocab, describe
-    from nnlab.nn.charlm import charlm_from_checkpoint
     from nnlab.nn.checkpoint import load_checkpoint
+    from nnlab.nn.restore import lm_model, lm_start
     from nnlab.nn.sample import Sampler
 
     meta, arrays = load_checkpoint(checkpoint, kind="charlm")
-    model = charlm_from_checkpoint(meta, arrays)
-    vocab = Vocab(meta["vocab"])
+    model, chars = lm_model(meta, arrays, checkpoint)
+    vocab = Vocab(chars)
     if top_k > len(vocab):
         raise click.BadParameter(f"{top_k} is more than the {len(vocab)} characters of the "
                                  "model's vocabulary", param_hint="--top-k")
     shown = prime
     if prime is None:
-        start = meta.get("corpus", {}).get("start", vocab.chars[0])
-        prime = "\n" if "\n" in vocab.index else start
+        prime = "\n" if "\n" in vocab.index else lm_start(meta, vocab.chars, checkpoint)
         shown = "" if prime == "\n" else prime
     elif prime == "":
         raise click.BadParameter("must hold at least one character", param_hint="--prime")

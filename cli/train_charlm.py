@@ -2,11 +2,13 @@
 
 import json
 import os
+from shlex import quote
 
 import click
 
-from .options import (explicit, fraction, json_option, nonnegative_float, positive_float,
-                      positive_int, resumed_config, seed_option, writable_output)
+from .options import (check_model_fits, explicit, fraction, json_option, nonnegative_float,
+                      positive_float, positive_int, resumed_config, seed_option,
+                      writable_output)
 
 
 def best_path(out):
@@ -71,9 +73,12 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
     nnlab sample --argmax --prime h --len 4.
     """
     from nnlab.data.text import TextError, Vocab, bundled_path, read_text
+    from nnlab.nn.charlm import CharLM
     from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
+    from nnlab.nn.meta import Meta, config_from
     from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer
 
+    from .interrupt import graceful_stop
     from .ui import LMProgress
 
     options = {"cell": cell, "hidden": hidden, "layers": layers, "dropout": dropout,
@@ -84,14 +89,15 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
     meta = arrays = None
     if resume:
         meta, arrays = load_checkpoint(resume, kind="charlm")
-        config = resumed_config(ctx, CharLMConfig.from_dict(meta.get("config", {})), options)
+        m = Meta(meta, resume)
+        config = resumed_config(ctx, config_from(CharLMConfig, m), options)
         if explicit(ctx, "steps") and not explicit(ctx, "epochs"):
             config.epochs = 0
         if explicit(ctx, "epochs") and not explicit(ctx, "steps"):
             config.steps = 0
         if not explicit(ctx, "out"):
             out = resume
-        file = file or meta.get("corpus", {}).get("path")
+        file = file or m.section("corpus", {}).get("path", "str?", None)
         if not file or file == "-":
             raise click.UsageError("give the text FILE to resume training on")
     else:
@@ -108,12 +114,15 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
     if len(text) < 2:
         raise TextError(f"{file} holds a single character; a language model needs at least "
                         "two to learn from")
-    if resume and vocab.chars != meta["vocab"]:
+    if resume and vocab.chars != m.get("vocab", "str"):
         raise click.UsageError(
             f"{file} does not have the vocabulary of {resume} ({len(vocab)} characters "
             f"against {len(meta['vocab'])}); resume with the text it was trained on")
+    if not resume:
+        check_model_fits(CharLM.count_params(len(vocab), config.cell, config.hidden,
+                                             config.layers), "--hidden")
     ids = vocab.encode(text)
-    trainer = (CharLMTrainer.resume(meta, arrays, ids, vocab, config, notes) if resume
+    trainer = (CharLMTrainer.resume(meta, arrays, ids, vocab, config, notes, resume) if resume
                else CharLMTrainer(config, ids, vocab, notes))
     if trainer.step >= trainer.total_steps:
         raise click.UsageError(f"{resume} already holds {trainer.step:,} steps; pass --steps "
@@ -132,7 +141,7 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
         if improved:
             save_checkpoint(best, meta, arrays)
 
-    with LMProgress(unit="tok") as report:
+    with LMProgress(unit="tok") as report, graceful_stop(report.line) as stop:
         for note in notes:
             report.line(note)
         verb = f"resuming at step {trainer.step:,} of" if resume else "training"
@@ -140,7 +149,12 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
                     f"{trainer.model.H} units ({trainer.model.num_params():,} parameters) on "
                     f"{len(trainer.train_ids):,} characters, vocabulary {len(vocab)}, "
                     f"{trainer.total_steps:,} steps of {trainer.batch}x{trainer.seq_len}")
-        final = trainer.run(report, save=save)
+        final = trainer.run(report, save=save, stop=stop)
+    if trainer.interrupted:
+        # The checkpoint knows its corpus's path; only stdin must be given again.
+        again = f"nnlab train-charlm {'- ' if file == '-' else ''}--resume {quote(out)}"
+        report.line(f"interrupted at step {trainer.step:,}; {out} holds it. Resume with: {again}")
+        ctx.exit(stop.exit_code)
 
     results = {"train_loss": final["train_loss"], "val_loss": final["val_loss"],
                "best_val_loss": trainer.best_val, "steps": trainer.step,

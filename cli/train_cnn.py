@@ -1,6 +1,7 @@
 """nnlab train-cnn: train an image classifier and write a checkpoint."""
 
 import json
+from shlex import quote
 
 import click
 
@@ -67,8 +68,10 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, epochs, batch_size, lr
     """
     from nnlab.data.datasets import load_dataset
     from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
+    from nnlab.nn.meta import Meta, config_from
     from nnlab.nn.train_cnn import CNNConfig, CNNTrainer, arch_defaults
 
+    from .interrupt import graceful_stop
     from .ui import TrainProgress, download_progress
 
     options = {"dataset": dataset, "arch": arch, "depth": depth, "width": width,
@@ -83,15 +86,16 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, epochs, batch_size, lr
     meta = arrays = None
     if resume:
         meta, arrays = load_checkpoint(resume, kind="cnn")
-        config = resumed_config(ctx, CNNConfig.from_dict(meta.get("config", {})), options)
+        m = Meta(meta, resume)
+        config = resumed_config(ctx, config_from(CNNConfig, m), options)
         if not explicit(ctx, "out"):
             out = resume
-        data_dir = data_dir or meta.get("data_dir")
-        if meta.get("epoch", 0) >= config.epochs:
+        data_dir = data_dir or m.get("data_dir", "str?", None)
+        if m.get("epoch", "count") >= config.epochs:
             raise click.UsageError(
-                f"{resume} already holds {plural(meta.get('epoch'), 'epoch')}; pass --epochs with a "
+                f"{resume} already holds {plural(meta['epoch'], 'epoch')}; pass --epochs with a "
                 "larger total to train further")
-        if config.time_limit and meta.get("seconds", 0) >= config.time_limit:
+        if config.time_limit and m.get("seconds", "float", 0.0) >= config.time_limit:
             raise click.UsageError(
                 f"{resume} has used its time limit of {config.time_limit:g}s; pass a larger "
                 "--time-limit (in total) to train further")
@@ -100,15 +104,19 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, epochs, batch_size, lr
 
     with download_progress() as on_progress:
         data = load_dataset(config.dataset, data_dir, download=download, on_progress=on_progress)
-    trainer = (CNNTrainer.resume(meta, arrays, data, config) if resume
+    trainer = (CNNTrainer.resume(meta, arrays, data, config, resume) if resume
                else CNNTrainer(config, data))
 
-    with TrainProgress() as report:
+    with TrainProgress() as report, graceful_stop(report.line) as stop:
         verb = f"resuming at epoch {trainer.epoch + 1} of" if resume else "training"
         report.line(f"{verb} {config.arch} ({trainer.model.num_params():,} parameters) on "
                     f"{trainer.n_train:,} {config.dataset} images, {plural(config.epochs, 'epoch')}, "
                     f"batch {config.batch_size}, {config.optimizer} lr {config.lr:g}")
-        final = trainer.run(report, save=lambda t: save_checkpoint(out, *t.state()))
+        final = trainer.run(report, save=lambda t: save_checkpoint(out, *t.state()), stop=stop)
+    if trainer.interrupted:
+        report.line(f"interrupted at step {trainer.step:,} (epoch {trainer.epochs_done:.2f}); "
+                    f"{out} holds it. Resume with: nnlab train-cnn --resume {quote(out)}")
+        ctx.exit(stop.exit_code)
 
     results = {
         "test_accuracy": final["test_accuracy"], "test_loss": final["test_loss"],

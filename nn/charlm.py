@@ -47,6 +47,13 @@ class CharLM:
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self._tape = None
 
+    @staticmethod
+    def count_params(vocab_size, cell="lstm", hidden=256, layers=2, **_):
+        """The number of parameters of such a model, without building it."""
+        G = 4 * hidden if cell == "lstm" else hidden
+        return (vocab_size * G + (layers - 1) * hidden * G + layers * (hidden * G + G)
+                + hidden * vocab_size + vocab_size)
+
     def arch_args(self):
         return {"vocab_size": self.V, "cell": self.cell, "hidden": self.H,
                 "layers": self.L, "dropout": self.dropout}
@@ -150,16 +157,3 @@ def clip_grad_norm(grads, max_norm):
             g *= g.dtype.type(scale)
     return total
 
-
-def charlm_from_checkpoint(meta, arrays):
-    """The trained CharLM stored in a language-model checkpoint's (meta, arrays)."""
-    from .checkpoint import CheckpointError, split_arrays
-
-    try:
-        model = CharLM(**meta["arch"]["args"])
-        if len(meta["vocab"]) != model.V:
-            raise ValueError("the vocabulary does not match the output layer")
-        model.load_params(split_arrays(arrays, "params"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"the checkpoint's model cannot be rebuilt: {e}") from None
-    return model

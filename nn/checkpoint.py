@@ -11,6 +11,7 @@ unpickles anything.
 import json
 import os
 import tempfile
+import time
 import zipfile
 
 import numpy as np
@@ -34,6 +35,7 @@ def save_checkpoint(path, meta, arrays):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CheckpointError(f"cannot write {path}: folder {folder} does not exist")
+    _remove_stale_temps(folder, os.path.basename(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
         # mkstemp makes the file private; give it the mode any new file gets.
@@ -54,6 +56,26 @@ def save_checkpoint(path, meta, arrays):
     return path
 
 
+def _remove_stale_temps(folder, name, age=600):
+    """Deletes the temporary files of writes of ``name`` that were killed
+    (SIGKILL, power loss) more than ``age`` seconds ago; a younger one may
+    belong to a write still running in another process."""
+    prefix = f".{name}."
+    now = time.time()
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.startswith(prefix) and entry.endswith(".tmp"):
+            full = os.path.join(folder, entry)
+            try:
+                if now - os.path.getmtime(full) > age:
+                    os.unlink(full)
+            except OSError:
+                pass
+
+
 def load_checkpoint(path, kind=None):
     """(meta, arrays) from ``path``. Raises CheckpointError with a one-line
     reason for anything that is not a readable nnlab checkpoint of ``kind``."""
@@ -61,27 +83,73 @@ def load_checkpoint(path, kind=None):
     if os.path.isdir(path):
         raise CheckpointError(f"{path} is a folder, not a checkpoint")
     try:
-        if not zipfile.is_zipfile(path):
-            raise CheckpointError(f"{path} is not an nnlab checkpoint (not an .npz file)")
-        with np.load(path, allow_pickle=False) as npz:
-            if META_KEY not in npz.files:
-                raise CheckpointError(f"{path} is not an nnlab checkpoint (no metadata)")
-            arrays = {k: npz[k] for k in npz.files}
+        with open(path, "rb") as f:
+            arrays = _read_npz(path, f)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
     except PermissionError:
         raise CheckpointError(f"{path}: permission denied") from None
-    except CheckpointError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        # np.load raises ValueError for pickled object arrays, zipfile errors
-        # for a damaged archive; both mean the same thing to the user.
-        raise CheckpointError(f"{path} is damaged or not an nnlab checkpoint ({_reason(e)})") from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: {e.strerror or _reason(e)}") from None
+    if META_KEY not in arrays:
+        raise CheckpointError(f"{path} is not an nnlab checkpoint (no metadata)")
     meta = _parse_meta(path, arrays.pop(META_KEY))
     if kind is not None and meta.get("kind") != kind:
         raise CheckpointError(
             f"{path} is a {meta.get('kind')} checkpoint, but this needs a {kind} checkpoint")
     return meta, arrays
+
+
+def _read_npz(path, f):
+    """The arrays of an .npz archive, each .npy header checked against the
+    size of its member before anything is allocated, and no object arrays."""
+    damaged = f"{path} is damaged or not an nnlab checkpoint"
+    try:
+        archive = zipfile.ZipFile(f)
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise CheckpointError(f"{path} is not an nnlab checkpoint (not an .npz file)") from None
+    arrays = {}
+    with archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise CheckpointError(f"{damaged} (unexpected member {info.filename!r})")
+            name = info.filename[:-4]
+            try:
+                with archive.open(info) as member:
+                    arrays[name] = _read_npy(member, info.file_size)
+            except CheckpointError as e:
+                raise CheckpointError(f"{damaged} ({name}: {e})") from None
+            except OSError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any parse failure means damage
+                # zipfile and numpy raise a dozen types for a damaged member
+                # (BadZipFile, NotImplementedError, ValueError, tokenize errors...).
+                raise CheckpointError(f"{damaged} ({name}: {_reason(e)})") from None
+    return arrays
+
+
+def _read_npy(member, size):
+    fmt = np.lib.format
+    version = fmt.read_magic(member)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, fortran, dtype = fmt.read_array_header_2_0(member)
+    else:
+        raise CheckpointError(f"unknown .npy format version {version}")
+    if dtype.hasobject:
+        raise CheckpointError("holds Python objects, which nnlab never loads")
+    count = 1
+    for n in shape:
+        count *= int(n)  # Python ints: a forged shape cannot overflow
+    nbytes = count * dtype.itemsize
+    if nbytes > size:
+        raise CheckpointError(f"its header claims {nbytes:,} bytes, more than the file holds")
+    data = member.read(nbytes)
+    if len(data) != nbytes:
+        raise CheckpointError("truncated")
+    array = np.frombuffer(data, dtype=dtype, count=count).copy()
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
 def _parse_meta(path, blob):

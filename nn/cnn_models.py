@@ -53,15 +53,17 @@ def alexnet(in_channels=1, num_classes=10, image_size=28, dropout=0.5):
     return Sequential(layers, (in_channels, image_size, image_size))
 
 
-def resnet(in_channels=1, num_classes=10, image_size=28, depth=2, width=16):
+def resnet(in_channels=1, num_classes=10, image_size=28, depth=2, width=16, first_stride=1):
     """A ResNet for small images (He et al., 2016, section 4.2): a 3x3 stem
     convolution with batch norm, three stages of ``depth`` residual blocks
     with width, 2 width and 4 width channels (the second and third halve the
-    resolution, 28 -> 14 -> 7), global average pooling and a linear classifier."""
+    resolution, 28 -> 14 -> 7; with first_stride=2 the first does too, 28 ->
+    14 -> 7 -> 4), global average pooling and a linear classifier."""
     layers = [Conv2d("stem", in_channels, width, 3, pad=1, bias=False),
               BatchNorm("stem_bn", width), ReLU("stem_relu")]
     c = width
-    for stage, (channels, stride) in enumerate(((width, 1), (2 * width, 2), (4 * width, 2))):
+    strides = ((width, first_stride), (2 * width, 2), (4 * width, 2))
+    for stage, (channels, stride) in enumerate(strides):
         for block in range(depth):
             layers.append(ResidualBlock(f"s{stage + 1}b{block + 1}", c, channels,
                                         stride if block == 0 else 1))
@@ -81,14 +83,3 @@ def build_cnn(arch, args):
         raise ValueError(f"unknown architecture {arch!r} (known: {', '.join(ARCHITECTURES)})") from None
     return make(**args)
 
-
-def cnn_from_checkpoint(meta, arrays):
-    """The trained network stored in a CNN checkpoint's (meta, arrays)."""
-    from .checkpoint import CheckpointError, split_arrays
-
-    try:
-        model = build_cnn(meta["arch"]["name"], meta["arch"]["args"])
-        model.load(split_arrays(arrays, "params"), split_arrays(arrays, "buffers"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"the checkpoint's network cannot be rebuilt: {e}") from None
-    return model

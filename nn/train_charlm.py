@@ -8,18 +8,19 @@ Progress goes out through ``report(event, info)``; this module never prints.
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nnlab import NnlabError
 from nnlab.kernels import softmax_cross_entropy
 
 from .charlm import CharLM, clip_grad_norm
 from .checkpoint import CheckpointError, split_arrays
+from .meta import Meta, arch_args, check, config_from
 from .lm_data import Streams, evaluate_lm, fit_batch
 from .optim import Adam
-from .runs import check_loss, check_resume
+from .restore import LM_ARGS
+from .runs import ResumeConflict, check_loss, check_resume, loss_bound
 from .schedule import LRSchedule
 
 MIN_VAL_CHARS = 16       # below this a validation split says nothing
@@ -47,10 +48,6 @@ class CharLMConfig:
     time_limit: float = 0         # stop after this many seconds (0: none); the schedule ends then
     seed: int = 0                 # seeds the weights and dropout
 
-    @classmethod
-    def from_dict(cls, d):
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 # What a resumed run may not change: it would no longer be the same model or data order.
@@ -98,6 +95,8 @@ class CharLMTrainer:
         self.total_steps = self._total_steps()
         self.tokens_per_second = 0.0
         self.val_seconds = 0.0
+        self.window = [0.0, 0]   # training loss summed since the last validation, and steps
+        self.interrupted = False
 
     @property
     def steps_per_epoch(self):
@@ -129,19 +128,27 @@ class CharLMTrainer:
     def eval_every(self):
         return self.config.eval_every or max(1, min(500, self.total_steps // 10))
 
-    def run(self, report=lambda event, info: None, save=None):
+    def run(self, report=lambda event, info: None, save=None, stop=lambda: False):
         """Trains until the step count or the time limit; validates (and calls
-        ``save(trainer, improved)``) every eval_every steps and at the end."""
+        ``save(trainer, improved)``) every eval_every steps and at the end.
+        When ``stop()`` turns true (a signal), it saves at once, without
+        validating, sets ``interrupted`` and returns."""
         c = self.config
         lr_at = LRSchedule(c.lr, self.total_steps, "cosine", c.warmup_steps, c.min_lr_frac)
         every = self.eval_every()
         tokens = self.batch * self.seq_len
+        bound = loss_bound(len(self.vocab))
         report("start", {"total": self.total_steps, "done": self.step})
         t_start = time.perf_counter()
         seconds0, step0 = self.seconds, self.step
         self.val_seconds = 0.0   # of this run, left out of tokens/s
-        window_loss, window_n, last_good = 0.0, 0, None
+        last_good = None
         while self.step < self.total_steps:
+            if stop():
+                self.interrupted = True
+                if save is not None:
+                    save(self, False)
+                return self.history[-1] if self.history else None
             if c.time_limit and self.seconds >= c.time_limit:
                 report("message", {"text": f"time limit of {c.time_limit:g}s reached at step "
                                            f"{self.step:,}"})
@@ -152,15 +159,16 @@ class CharLMTrainer:
             x, y = self.streams.chunk(self.chunk)
             logits, self.state = self.model.forward(x, self.state, train=True, rng=self.rng)
             loss, dlogits = softmax_cross_entropy(logits, y.reshape(-1))
-            check_loss(loss, self.step + 1, last_good, "try a lower --lr or a smaller --clip")
+            check_loss(loss, self.step + 1, last_good, "try a lower --lr or a smaller --clip",
+                       bound)
             last_good = loss
             self.model.backward(dlogits)
             clip_grad_norm(self.model.grads, c.clip)
             self.opt.step(self.model.params, self.model.grads, lr_at(self.progress()))
             self.step += 1
             self.chunk += 1
-            window_loss += loss
-            window_n += 1
+            self.window[0] += loss
+            self.window[1] += 1
             self.seconds = seconds0 + time.perf_counter() - t_start
             trained = self.seconds - seconds0
             self.tokens_per_second = (tokens * (self.step - step0)
@@ -169,13 +177,14 @@ class CharLMTrainer:
             report("step", {"done": self.progress(), "loss": loss,
                             "tokens_per_second": self.tokens_per_second})
             if self.step % every == 0 or self.step == self.total_steps:
-                self._validate(window_loss / window_n, report, save)
-                window_loss, window_n = 0.0, 0
-        if window_n:
-            self._validate(window_loss / window_n, report, save)
+                self._validate(report, save)
+        if self.window[1]:
+            self._validate(report, save)
         return self.history[-1] if self.history else None
 
-    def _validate(self, train_loss, report, save):
+    def _validate(self, report, save):
+        train_loss = self.window[0] / self.window[1]
+        self.window = [0.0, 0]
         val = None
         if self.val_ids is not None:
             t0 = time.perf_counter()
@@ -203,6 +212,7 @@ class CharLMTrainer:
             "config": asdict(self.config),
             "batch": self.batch, "seq_len": self.seq_len,
             "step": self.step, "chunk": self.chunk, "total_steps": self.total_steps,
+            "window": list(self.window),
             "optimizer": opt_meta,
             "rng": self.rng.bit_generator.state,
             "best_val": self.best_val,
@@ -222,23 +232,48 @@ class CharLMTrainer:
         return meta, arrays
 
     @classmethod
-    def resume(cls, meta, arrays, ids, vocab, config, notes=None):
-        check_resume(CharLMConfig.from_dict(meta.get("config", {})), config, FIXED_ON_RESUME)
+    def resume(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoint"):
+        """A trainer that continues the checkpointed run with ``config``;
+        every field of the checkpoint is checked before it is used."""
+        m = Meta(meta, path)
+        check_resume(config_from(CharLMConfig, m), config, FIXED_ON_RESUME)
+        _, args = arch_args(m, LM_ARGS)
         try:
-            trainer = cls(config, ids, vocab, notes, arch=meta["arch"]["args"])
-            if (trainer.batch, trainer.seq_len) != (meta["batch"], meta["seq_len"]):
-                raise NnlabError("--resume: the corpus no longer splits into the checkpoint's "
-                                 "batches; resume with the text it was trained on")
+            trainer = cls(config, ids, vocab, notes, arch=args)
             trainer.model.load_params(split_arrays(arrays, "params"))
-            trainer.opt.load_state(meta["optimizer"], split_arrays(arrays, "opt"))
-            trainer.rng.bit_generator.state = meta["rng"]
-            trainer.step, trainer.chunk = int(meta["step"]), int(meta["chunk"])
-            state = split_arrays(arrays, "state")
-            trainer.state = [tuple(state[f"l{l}.{name}"] for name in ("hc" if len(parts) == 2 else "h"))
-                             for l, parts in enumerate(trainer.state)]
-            trainer.best_val = meta.get("best_val")
-            trainer.history = list(meta.get("history", []))
-            trainer.seconds = float(meta.get("seconds", 0.0))
-        except (KeyError, TypeError, ValueError) as e:
-            raise CheckpointError(f"cannot resume from this checkpoint: {e}") from None
+        except MemoryError:
+            raise CheckpointError(f"{path} describes a model too large to build here") from None
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{path} does not fit its own model: {e}") from None
+        if (trainer.batch, trainer.seq_len) != (m.get("batch", "size"), m.get("seq_len", "size")):
+            raise ResumeConflict("--resume: the corpus no longer splits into the checkpoint's "
+                             "batches; resume with the text it was trained on")
+        opt = m.section("optimizer")
+        trainer.opt.load_state({"t": opt.get("t", "count", 0)}, split_arrays(arrays, "opt"))
+        try:
+            trainer.rng.bit_generator.state = m.get("rng", "dict")
+        except (KeyError, TypeError, ValueError):
+            raise m.bad("rng", "is not a generator state") from None
+        trainer.step, trainer.chunk = m.get("step", "count"), m.get("chunk", "count")
+        if trainer.chunk > trainer.steps_per_epoch:
+            raise m.bad("chunk", "is beyond the end of the text")
+        saved = split_arrays(arrays, "state")
+        state = []
+        for l, parts in enumerate(trainer.state):
+            names = "hc"[:len(parts)]
+            layer = tuple(saved.get(f"l{l}.{name}") for name in names)
+            for name, a, like in zip(names, layer, parts):
+                if a is None or a.shape != like.shape or a.dtype != like.dtype:
+                    raise CheckpointError(f"{path} is damaged: its state l{l}.{name} is missing "
+                                          "or misshapen")
+            state.append(layer)
+        trainer.state = state
+        trainer.best_val = m.get("best_val", "float?", None)
+        window = m.get("window", "list", [0.0, 0])
+        if len(window) != 2:
+            raise m.bad("window", "must hold a sum and a count")
+        trainer.window = [check(window[0], "float", lambda w: m.bad("window", w)),
+                          check(window[1], "count", lambda w: m.bad("window", w))]
+        trainer.history = [h for h in m.get("history", "list", []) if isinstance(h, dict)]
+        trainer.seconds = m.get("seconds", "float", 0.0)
         return trainer

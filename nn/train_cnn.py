@@ -7,7 +7,7 @@ callback, ``report(event, info)``, so this module never prints.
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -15,11 +15,13 @@ from nnlab import NnlabError
 from nnlab.kernels import softmax_cross_entropy
 
 from .checkpoint import CheckpointError, split_arrays
+from .meta import Meta, arch_args, config_from
 from .cnn_models import build_cnn
 from .evaluate import evaluate_classifier, normalize_images
 from .augment import augment
 from .optim import make_optimizer
-from .runs import check_loss, check_resume
+from .restore import CNN_ARGS, cnn_normalization
+from .runs import check_loss, check_resume, loss_bound
 from .schedule import LRSchedule
 
 
@@ -44,10 +46,10 @@ class CNNConfig:
     seed: int = 0                 # seeds the weights, the shuffling and the augmentation
     limit: int = 0                # train on the first N examples only (0: all)
 
-    @classmethod
-    def from_dict(cls, d):
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def new_acc():
+    return {"seen": 0, "loss_sum": 0.0, "correct": 0, "seconds": 0.0}
 
 
 def pixel_stats(images):
@@ -120,6 +122,8 @@ class CNNTrainer:
         self.perm = None        # the current epoch's order
         self.history = []       # one summary per epoch
         self.seconds = 0.0      # training time, across resumes
+        self.acc = new_acc()    # sums over the current epoch so far
+        self.interrupted = False
 
     @property
     def steps_per_epoch(self):
@@ -148,12 +152,15 @@ class CNNTrainer:
     def out_of_time(self):
         return bool(self.config.time_limit) and self.seconds >= self.config.time_limit
 
-    def run(self, report=lambda event, info: None, save=None):
+    def run(self, report=lambda event, info: None, save=None, stop=lambda: False):
         """Trains until config.epochs or the time limit; evaluates on the test
-        set and calls ``save(trainer)`` after each epoch and at the stop."""
+        set and calls ``save(trainer)`` after each epoch and at the stop.
+        When ``stop()`` turns true (a signal), it saves at once, without
+        evaluating, sets ``interrupted`` and returns."""
         c = self.config
         lr_at = self.schedule()
         flip = c.augment and self.data.name in FLIP_OK
+        bound = loss_bound(len(self.data.classes))
         while self.epoch < c.epochs and not self.out_of_time():
             if self.perm is None:
                 self.perm = self.rng.permutation(self.n_train)
@@ -161,9 +168,15 @@ class CNNTrainer:
                                    "batches": self.steps_per_epoch,
                                    "done": math.ceil(self.pos / c.batch_size)})
             t0, seconds0 = time.perf_counter(), self.seconds
-            seen, loss_sum, correct = 0, 0.0, 0
+            acc = self.acc  # this epoch's sums, kept in checkpoints for an exact resume
             last_good = None
             while self.pos < self.n_train and not self.out_of_time():
+                if stop():
+                    self.interrupted = True
+                    acc["seconds"] += time.perf_counter() - t0
+                    if save is not None:
+                        save(self)
+                    return self.history[-1] if self.history else None
                 idx = self.perm[self.pos:self.pos + c.batch_size]
                 images = self.train_x[idx]
                 if c.augment:
@@ -172,21 +185,24 @@ class CNNTrainer:
                 y = self.train_y[idx].astype(np.int64)
                 logits = self.model.forward(x, train=True)
                 loss, dlogits = softmax_cross_entropy(logits, y, c.label_smoothing)
-                check_loss(loss, self.step + 1, last_good, "try a lower --lr")
+                check_loss(loss, self.step + 1, last_good, "try a lower --lr", bound)
                 last_good = loss
                 self.model.backward(dlogits)
                 self.opt.step(self.model.params, self.model.grads, lr_at(self.progress()))
                 self.step += 1
                 self.pos += len(idx)
-                seen += len(idx)
-                loss_sum += loss * len(idx)
-                correct += int((logits.argmax(axis=1) == y).sum())
+                acc["seen"] += len(idx)
+                acc["loss_sum"] += loss * len(idx)
+                acc["correct"] += int((logits.argmax(axis=1) == y).sum())
                 elapsed = time.perf_counter() - t0
                 self.seconds = seconds0 + elapsed
-                report("batch", {"loss": loss_sum / seen, "accuracy": correct / seen,
-                                 "images_per_second": seen / max(elapsed, 1e-9),
+                seconds = acc["seconds"] + elapsed
+                report("batch", {"loss": acc["loss_sum"] / acc["seen"],
+                                 "accuracy": acc["correct"] / acc["seen"],
+                                 "images_per_second": acc["seen"] / max(seconds, 1e-9),
                                  "done": math.ceil(self.pos / c.batch_size)})
-            train_seconds = time.perf_counter() - t0
+            acc["seconds"] += time.perf_counter() - t0
+            seen = acc["seen"]
             if self.pos >= self.n_train:
                 self.epoch += 1
                 self.pos, self.perm = 0, None
@@ -196,10 +212,11 @@ class CNNTrainer:
             if not seen:
                 break
             test = self.evaluate()
-            summary = {"epoch": round(self.epochs_done, 4), "train_loss": loss_sum / seen,
-                       "train_accuracy": correct / seen, "test_loss": test["loss"],
-                       "test_accuracy": test["accuracy"], "seconds": train_seconds,
-                       "images_per_second": seen / max(train_seconds, 1e-9)}
+            summary = {"epoch": round(self.epochs_done, 4), "train_loss": acc["loss_sum"] / seen,
+                       "train_accuracy": acc["correct"] / seen, "test_loss": test["loss"],
+                       "test_accuracy": test["accuracy"], "seconds": acc["seconds"],
+                       "images_per_second": seen / max(acc["seconds"], 1e-9)}
+            self.acc = new_acc()
             self.history.append(summary)
             if save is not None:
                 save(self)
@@ -224,7 +241,7 @@ class CNNTrainer:
             "classes": list(self.data.classes),
             "normalize": {"mean": self.mean, "std": self.std},
             "config": asdict(self.config),
-            "epoch": self.epoch, "step": self.step, "pos": self.pos,
+            "epoch": self.epoch, "step": self.step, "pos": self.pos, "acc": dict(self.acc),
             "optimizer": opt_meta,
             "rng": self.rng.bit_generator.state,
             "metrics": dict(self.history[-1]) if self.history else {},
@@ -239,23 +256,46 @@ class CNNTrainer:
         return meta, arrays
 
     @classmethod
-    def resume(cls, meta, arrays, data, config):
-        """A trainer that continues the checkpointed run with ``config``."""
-        check_resume(CNNConfig.from_dict(meta.get("config", {})), config, FIXED_ON_RESUME)
+    def resume(cls, meta, arrays, data, config, path="checkpoint"):
+        """A trainer that continues the checkpointed run with ``config``;
+        every field of the checkpoint is checked before it is used."""
+        m = Meta(meta, path)
+        check_resume(config_from(CNNConfig, m), config, FIXED_ON_RESUME)
+        _, args = arch_args(m, CNN_ARGS)
+        mean, std = cnn_normalization(meta, path)
         try:
-            trainer = cls(config, data, arch_args=meta["arch"]["args"])
+            trainer = cls(config, data, arch_args=args)
+        except MemoryError:
+            raise CheckpointError(f"{path} describes a model too large to build here") from None
+        try:
             trainer.model.load(split_arrays(arrays, "params"), split_arrays(arrays, "buffers"))
-            trainer.opt.load_state(meta["optimizer"], split_arrays(arrays, "opt"))
-            trainer.mean = float(meta["normalize"]["mean"])
-            trainer.std = float(meta["normalize"]["std"])
-            trainer.rng.bit_generator.state = meta["rng"]
-            trainer.epoch, trainer.step = int(meta["epoch"]), int(meta["step"])
-            trainer.pos = int(meta["pos"])
-            trainer.perm = arrays.get("data/perm")
-            trainer.history = list(meta.get("history", []))
-            trainer.seconds = float(meta.get("seconds", 0.0))
-        except (KeyError, TypeError, ValueError) as e:
-            raise CheckpointError(f"cannot resume from this checkpoint: {e}") from None
-        if trainer.pos and (trainer.perm is None or len(trainer.perm) != trainer.n_train):
-            raise CheckpointError("cannot resume: the checkpoint's data order is missing or damaged")
+        except ValueError as e:
+            raise CheckpointError(f"{path} does not fit its own network: {e}") from None
+        opt = m.section("optimizer")
+        trainer.opt.load_state({"t": opt.get("t", "count", 0)}, split_arrays(arrays, "opt"))
+        trainer.mean, trainer.std = mean, std
+        try:
+            trainer.rng.bit_generator.state = m.get("rng", "dict")
+        except (KeyError, TypeError, ValueError):
+            raise m.bad("rng", "is not a generator state") from None
+        trainer.epoch, trainer.step = m.get("epoch", "count"), m.get("step", "count")
+        trainer.pos = m.get("pos", "count")
+        acc = m.section("acc", {})
+        trainer.acc = {"seen": acc.get("seen", "count", 0), "loss_sum": acc.get("loss_sum", "float", 0.0),
+                       "correct": acc.get("correct", "count", 0),
+                       "seconds": acc.get("seconds", "float", 0.0)}
+        trainer.history = [h for h in m.get("history", "list", []) if isinstance(h, dict)]
+        trainer.seconds = m.get("seconds", "float", 0.0)
+        perm = arrays.get("data/perm")
+        if trainer.pos:
+            if trainer.pos > trainer.n_train or not is_permutation(perm, trainer.n_train):
+                raise CheckpointError(f"{path} is damaged: its data order does not fit "
+                                      f"{trainer.n_train:,} training examples")
+            trainer.perm = perm.astype(np.int64)
         return trainer
+
+
+def is_permutation(perm, n):
+    """True when ``perm`` is an integer array holding each of 0 .. n-1 once."""
+    return (isinstance(perm, np.ndarray) and perm.ndim == 1 and perm.dtype.kind in "iu"
+            and len(perm) == n and np.array_equal(np.sort(perm), np.arange(n)))

@@ -204,7 +204,7 @@ def test_resume_continues_exactly():
     part.run(save=save)
     meta, arrays = snapshots[0]
     vocab = Vocab.from_text(text)
-    config = CharLMConfig.from_dict(meta["config"])
+    config = CharLMConfig(**meta["config"])
     resumed = CharLMTrainer.resume(meta, arrays, vocab.encode(text), vocab, config)
     assert resumed.step == 10
     resumed.run()

@@ -115,7 +115,7 @@ def test_resume_continues_and_refuses_contradictions(tmp_path, poem):
     assert json.loads(resumed.stdout)["steps"] == 12
     assert "resuming at step 8" in resumed.stderr
     bad = run("train-charlm", poem, "--resume", out, "--hidden", 32, "--steps", 20)
-    assert_clean_failure(bad, 1, "hidden", "16")
+    assert_clean_failure(bad, 2, "hidden", "16")
     other = tmp_path / "other.txt"
     other.write_text("completely different characters: XYZ 123\n" * 10)
     assert_clean_failure(run("train-charlm", other, "--resume", out, "--steps", 20), 2,

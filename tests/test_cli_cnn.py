@@ -136,7 +136,7 @@ def test_resume_refuses_contradicting_options(tmp_path, tiny_mnist):
     assert train(tmp_path, tiny_mnist).exit_code == 0
     result = run("train-cnn", "--resume", tmp_path / "cnn.npz", "--epochs", 2,
                  "--batch-size", 8)
-    assert_clean_failure(result, 1, "batch-size", "32")
+    assert_clean_failure(result, 2, "batch-size", "32")
     done = run("train-cnn", "--resume", tmp_path / "cnn.npz")
     assert_clean_failure(done, 2, "already holds 1 epoch;", "--epochs")
 

@@ -166,9 +166,9 @@ def test_augment_on_fashion_and_eval_shows_its_classes(tmp_path, tiny_mnist):
 def test_resume_refuses_a_different_width(tmp_path, tiny_mnist):
     train(tmp_path, tiny_mnist, *RESNET, "--limit", 32)
     result = run("train-cnn", "--resume", tmp_path / "cnn.npz", "--epochs", 2, "--width", 8)
-    assert_clean_failure(result, 1, "--resume", "width = 4, not 8")
+    assert_clean_failure(result, 2, "--resume", "width = 4, not 8")
     result = run("train-cnn", "--resume", tmp_path / "cnn.npz", "--epochs", 2, "--depth", 2)
-    assert_clean_failure(result, 1, "depth = 1, not 2")
+    assert_clean_failure(result, 2, "depth = 1, not 2")
     # The same width, given again, is fine.
     again = ok(run("train-cnn", "--resume", tmp_path / "cnn.npz", "--epochs", 2, "--width", 4,
                    "--json"))
@@ -178,7 +178,7 @@ def test_resume_refuses_a_different_width(tmp_path, tiny_mnist):
 def test_resume_refuses_a_different_arch(tmp_path, tiny_mnist):
     train(tmp_path, tiny_mnist, "--arch", "alexnet", "--limit", 16, "--batch-size", 16)
     result = run("train-cnn", "--resume", tmp_path / "cnn.npz", "--epochs", 2, "--arch", "lenet5")
-    assert_clean_failure(result, 1, "arch = 'alexnet', not 'lenet5'")
+    assert_clean_failure(result, 2, "arch = 'alexnet', not 'lenet5'")
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -39,7 +39,8 @@ from nnlab.data.datasets import Dataset
 from nnlab.kernels import softmax_cross_entropy
 from nnlab.nn.blocks import ResidualBlock
 from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint, split_arrays
-from nnlab.nn.cnn_models import (ARCHITECTURES, alexnet, build_cnn, cnn_from_checkpoint, lenet5,
+from nnlab.nn.restore import cnn_model
+from nnlab.nn.cnn_models import (ARCHITECTURES, alexnet, build_cnn, lenet5,
                                   resnet)
 from nnlab.nn.layers import Dropout
 from nnlab.nn.model import Sequential
@@ -496,7 +497,7 @@ def test_batch_norm_running_stats_survive_a_checkpoint(tmp_path):
         np.testing.assert_array_equal(resumed.model.buffers[key], b, err_msg=key)
     np.testing.assert_array_equal(resumed.model.forward(x, train=False), want)
     assert resumed.evaluate()["loss"] == trainer.evaluate()["loss"]
-    np.testing.assert_array_equal(cnn_from_checkpoint(meta, arrays).forward(x), want)
+    np.testing.assert_array_equal(cnn_model(meta, arrays).forward(x), want)
 
     # Sequential.load of the same arrays into a fresh network.
     fresh = build_cnn("resnet", meta["arch"]["args"])

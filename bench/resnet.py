@@ -1,0 +1,122 @@
+"""One ResNet training step (batch 64, 28x28, Adam), against PyTorch.
+
+    python bench/resnet.py [--depth 2] [--width 16] [--steps 20] [--repeats 3]
+
+The network is nnlab's ``resnet`` (a 3x3 stem with batch norm, three stages
+of residual blocks, global average pooling, a linear classifier); PyTorch
+runs the same layers on 2 threads in the same process.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (sets the thread environment before numpy loads)
+
+import numpy as np  # noqa: E402
+
+from nnlab.kernels import softmax_cross_entropy  # noqa: E402
+from nnlab.nn.cnn_models import build_cnn  # noqa: E402
+from nnlab.nn.optim import Adam  # noqa: E402
+
+BATCH = 64
+
+
+def batch(seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32),
+            rng.integers(0, 10, BATCH))
+
+
+def nnlab_steps(depth, width, steps):
+    model = build_cnn("resnet", {"depth": depth, "width": width}).init(np.random.default_rng(0))
+    opt = Adam(model.params)
+    x, y = batch()
+
+    def step():
+        logits = model.forward(x, train=True)
+        _, dlogits = softmax_cross_entropy(logits, y)
+        model.backward(dlogits)
+        opt.step(model.params, model.grads, 1e-3)
+
+    step()  # compile or load every kernel before timing
+    seconds, _ = common.timed(lambda: [step() for _ in range(steps)])
+    return BATCH * steps / seconds, model.num_params()
+
+
+def torch_resnet(torch, depth, width):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, c_in, c_out, stride):
+            super().__init__()
+            self.c1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+            self.b1 = nn.BatchNorm2d(c_out)
+            self.c2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+            self.b2 = nn.BatchNorm2d(c_out)
+            self.skip = nn.Sequential()
+            if stride != 1 or c_in != c_out:
+                self.skip = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                          nn.BatchNorm2d(c_out))
+
+        def forward(self, x):
+            h = torch.relu(self.b1(self.c1(x)))
+            return torch.relu(self.b2(self.c2(h)) + self.skip(x))
+
+    layers = [nn.Conv2d(1, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    c = width
+    for channels, stride in ((width, 1), (2 * width, 2), (4 * width, 2)):
+        for b in range(depth):
+            layers.append(Block(c, channels, stride if b == 0 else 1))
+            c = channels
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10)]
+    return nn.Sequential(*layers)
+
+
+def torch_steps(torch, depth, width, steps):
+    torch.manual_seed(0)
+    model = torch_resnet(torch, depth, width)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = (torch.from_numpy(a) for a in batch())
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    step()
+    seconds, _ = common.timed(lambda: [step() for _ in range(steps)])
+    return BATCH * steps / seconds, sum(p.numel() for p in model.parameters())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-torch", action="store_true")
+    args = ap.parse_args()
+    print(common.machine())
+    torch = None if args.no_torch else common.load_torch()
+    ours, theirs = [], []
+    # Interleaved, so that a machine that slows down mid-run slows both.
+    for r in range(args.repeats):
+        ips, n_params = nnlab_steps(args.depth, args.width, args.steps)
+        ours.append(ips)
+        line = f"repeat {r + 1}: nnlab {ips:,.0f} img/s"
+        if torch is not None:
+            tips, t_params = torch_steps(torch, args.depth, args.width, args.steps)
+            assert t_params == n_params, (t_params, n_params)
+            theirs.append(tips)
+            line += f", PyTorch {tips:,.0f} img/s"
+        print(line, file=sys.stderr)
+    name = f"ResNet depth {args.depth} width {args.width} ({n_params:,} parameters), batch 64, Adam"
+    common.print_table([(name + ", one training step", common.median(ours),
+                         common.median(theirs) if theirs else None, "img/s")],
+                       torch.__version__ if torch is not None else None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Checks on a checkpoint's metadata before anything is built from it.
+
+A checkpoint may come from anywhere, so every value read from its JSON is
+checked for type and range here, and a bad one becomes a CheckpointError
+naming the field, not a TypeError in the middle of training.
+"""
+
+import math
+from dataclasses import fields
+
+import numpy as np
+
+from .checkpoint import CheckpointError
+
+# Sizes beyond this are not networks that nnlab trains; refusing them keeps a
+# forged checkpoint from asking for terabytes before its arrays are compared.
+MAX_SIZE = 1 << 16
+_MISSING = object()
+
+
+def check(value, kind, bad):
+    """``value`` if it is of ``kind``, else raises bad(description). Kinds:
+    int, count (>= 0), size (1 .. MAX_SIZE), float (finite), str, dict, list,
+    bool; a trailing "?" also allows None."""
+    if kind.endswith("?"):
+        if value is None:
+            return None
+        kind = kind[:-1]
+    if kind in ("int", "count", "size"):
+        low = {"int": None, "count": 0, "size": 1}[kind]
+        if (isinstance(value, bool) or not isinstance(value, int)
+                or (low is not None and value < low) or (kind == "size" and value > MAX_SIZE)):
+            raise bad({"int": "must be a whole number", "count": "must be a whole number >= 0",
+                       "size": f"must be a whole number from 1 to {MAX_SIZE}"}[kind])
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad("must be a finite number")
+        value = float(value)
+    else:
+        types = {"str": str, "dict": dict, "list": list, "bool": bool}
+        if not isinstance(value, types[kind]):
+            raise bad({"str": "must be text", "dict": "must be a mapping",
+                       "list": "must be a list", "bool": "must be true or false"}[kind])
+    return value
+
+
+class Meta:
+    """Typed access to one checkpoint's metadata dict: meta.get("step", "count")."""
+
+    def __init__(self, meta, path, prefix=""):
+        self.meta, self.path, self.prefix = meta, path, prefix
+
+    def bad(self, key, what):
+        return CheckpointError(f"{self.path} has damaged metadata: {self.prefix}{key} {what}")
+
+    def get(self, key, kind, default=_MISSING):
+        if key not in self.meta:
+            if default is _MISSING:
+                raise self.bad(key, "is missing")
+            return default
+        return check(self.meta[key], kind, lambda what: self.bad(key, what))
+
+    def section(self, key, default=_MISSING):
+        value = self.get(key, "dict", default)
+        return Meta(value if value is not None else {}, self.path, f"{self.prefix}{key}.")
+
+
+def config_from(cls, meta):
+    """A config dataclass from the checkpoint's "config" section, each field
+    checked against the type of its default."""
+    section = meta.section("config")
+    kinds = {bool: "bool", int: "int", float: "float", str: "str"}
+    values = {f.name: section.get(f.name, kinds[f.type], f.default) for f in fields(cls)}
+    return cls(**values)
+
+
+def arch_args(meta, limits):
+    """The architecture's name and arguments, each checked with its kind from
+    ``limits`` ({argument: kind}); unknown arguments are refused."""
+    arch = meta.section("arch")
+    name = arch.get("name", "str")
+    args = arch.section("args")
+    for key in args.meta:
+        if key not in limits:
+            raise args.bad(key, "is not an argument of this network")
+        args.get(key, limits[key])
+    return name, dict(args.meta)
+
+
+def ids_array(a, vocab_size, what, bad):
+    """A 1-D array of character ids, at least two of them, all in the vocabulary."""
+    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iu":
+        raise bad(f"{what} must be a 1-D array of integers")
+    if len(a) < 2:
+        raise bad(f"{what} needs at least two characters")
+    if a.min() < 0 or a.max() >= vocab_size:
+        raise bad(f"{what} holds ids outside the vocabulary")
+    return a

@@ -1,0 +1,77 @@
+"""Rebuilding trained models from checkpoints, every field checked first
+(see meta.py): a damaged or forged checkpoint gives a CheckpointError that
+names what is wrong, never a traceback or a request for terabytes."""
+
+from .charlm import CELLS, CharLM
+from .checkpoint import CheckpointError, split_arrays
+from .cnn_models import build_cnn
+from .meta import Meta, arch_args, ids_array
+
+CNN_ARGS = {"in_channels": "size", "num_classes": "size", "image_size": "size",
+            "depth": "size", "width": "size", "dropout": "float"}
+LM_ARGS = {"vocab_size": "size", "cell": "str", "hidden": "size", "layers": "size",
+           "dropout": "float"}
+
+
+def _build(path, make):
+    try:
+        return make()
+    except MemoryError:
+        raise CheckpointError(f"{path} describes a model too large to build here") from None
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its model cannot be rebuilt ({e})") from None
+
+
+def cnn_model(meta, arrays, path="checkpoint"):
+    """The trained network of a CNN checkpoint."""
+    name, args = arch_args(Meta(meta, path), CNN_ARGS)
+    model = _build(path, lambda: build_cnn(name, args))
+    _build(path, lambda: model.load(split_arrays(arrays, "params"), split_arrays(arrays, "buffers")))
+    return model
+
+
+def cnn_normalization(meta, path="checkpoint"):
+    """(mean, std) that the network's inputs were standardised with."""
+    norm = Meta(meta, path).section("normalize")
+    mean, std = norm.get("mean", "float"), norm.get("std", "float")
+    if std <= 0:
+        raise norm.bad("std", "must be above 0")
+    return mean, std
+
+
+def lm_model(meta, arrays, path="checkpoint"):
+    """(model, vocabulary characters) of a language-model checkpoint."""
+    m = Meta(meta, path)
+    _, args = arch_args(m, LM_ARGS)
+    vocab = m.get("vocab", "str")
+    if args.get("cell", "lstm") not in CELLS:
+        raise m.bad("arch.args.cell", f"must be one of {', '.join(CELLS)}")
+    if not 0 <= args.get("dropout", 0.0) < 1:
+        raise m.bad("arch.args.dropout", "must be in [0, 1)")
+    if len(vocab) != args.get("vocab_size") or len(set(vocab)) != len(vocab):
+        raise m.bad("vocab", "does not match the model's vocabulary size")
+    model = _build(path, lambda: CharLM(**args))
+    _build(path, lambda: model.load_params(split_arrays(arrays, "params")))
+    return model, vocab
+
+
+def lm_batching(meta, path="checkpoint"):
+    """(batch, sequence length) the model was trained with."""
+    m = Meta(meta, path)
+    return m.get("batch", "size", 32), m.get("seq_len", "size", 64)
+
+
+def lm_start(meta, vocab, path="checkpoint"):
+    """The corpus's first character, where sampling starts by default."""
+    corpus = Meta(meta, path).section("corpus", None)
+    start = corpus.get("start", "str?", None)
+    return start if start is not None and len(start) == 1 and start in vocab else vocab[0]
+
+
+def lm_validation_ids(meta, arrays, path="checkpoint"):
+    """The checkpoint's validation text as ids, or None if it holds none."""
+    ids = arrays.get("data/val")
+    if ids is None:
+        return None
+    return ids_array(ids, len(Meta(meta, path).get("vocab", "str")), "data/val",
+                     lambda what: CheckpointError(f"{path} is damaged: {what}"))
