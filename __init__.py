@@ -33,9 +33,57 @@ THREAD_ENV = {
 }
 
 
-def set_thread_env():
-    """Applies THREAD_ENV where the user has not set the variable already."""
+def prepare_runtime(threads=None):
+    """Thread settings and the kernel cache folder, before numpy and numba
+    load. ``threads``: Numba's thread count (default: the cores available).
+
+    Numba keys its cache on each kernel's own source file only, not on the
+    files it calls into, so the folder is named after a hash of all the
+    kernel sources: any change to them starts a fresh cache. When no folder
+    can be written, kernels compile in memory on every run (NNLAB_NO_CACHE)."""
     import os
 
     for name, value in THREAD_ENV.items():
         os.environ.setdefault(name, value)
+    if threads is not None:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    elif hasattr(os, "sched_getaffinity"):
+        # The cores this process may run on, which a container can limit.
+        os.environ.setdefault("NUMBA_NUM_THREADS", str(len(os.sched_getaffinity(0))))
+    if "NUMBA_CACHE_DIR" not in os.environ and "NNLAB_NO_CACHE" not in os.environ:
+        folder = _kernel_cache_dir()
+        if folder is None:
+            os.environ["NNLAB_NO_CACHE"] = "1"
+            import sys
+
+            print("nnlab: no writable folder for the kernel cache (set XDG_CACHE_HOME or "
+                  "NUMBA_CACHE_DIR); kernels will be compiled on every run", file=sys.stderr)
+        else:
+            os.environ["NUMBA_CACHE_DIR"] = folder
+
+
+def _kernel_cache_dir():
+    import hashlib
+    import os
+    import sys
+    import tempfile
+
+    kernels = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
+    digest = hashlib.sha256(f"{__version__} {sys.version}".encode())
+    try:
+        for name in sorted(os.listdir(kernels)):
+            if name.endswith(".py"):
+                with open(os.path.join(kernels, name), "rb") as f:
+                    digest.update(name.encode() + f.read())
+    except OSError:
+        pass
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "nnlab", f"kernels-{digest.hexdigest()[:16]}")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return None
+    return folder

@@ -98,6 +98,37 @@ def torch_sample(torch, model, n):
     return n / seconds
 
 
+def sample_flops(V):
+    """Floating-point operations of one sampled character (forward only)."""
+    return flops_per_token(V, backward=False)
+
+
+def measure(text_path, steps=60, sample_n=5000, repeats=3, use_torch=True):
+    """Rows for training tokens/s and sampling characters/s."""
+    text = read_text(text_path)
+    vocab = Vocab.from_text(text)
+    ids = vocab.encode(text)
+    V = len(vocab)
+    nnlab_train(ids, vocab, 3)  # compile or load every kernel before timing
+    torch = common.load_torch() if use_torch else None
+
+    def ours():
+        tps, trainer = nnlab_train(ids, vocab, steps)
+        return tps, nnlab_sample(trainer, sample_n)
+
+    theirs = None
+    if torch is not None:
+        def theirs():
+            tps, model = torch_train(torch, ids, V, steps)
+            return tps, torch_sample(torch, model, max(200, sample_n // 10))
+
+    a, b = common.interleaved(repeats, ours, theirs)
+    return [common.Row("2x256 LSTM training, batch 32, seq 64, Adam, clip", a[0], b[0], "tok/s",
+                       flops_per_token(V)),
+            common.Row("LSTM sampling, batch 1, one character at a time", a[1], b[1], "char/s",
+                       sample_flops(V))], torch
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     shk = common.default_data("tinyshakespeare")
@@ -109,40 +140,9 @@ def main():
     args = ap.parse_args()
     if not args.text:
         ap.error("no --text given and ../shared/data/tinyshakespeare is not there")
-
-    text = read_text(args.text)
-    vocab = Vocab.from_text(text)
-    ids = vocab.encode(text)
-    V = len(vocab)
     print(common.machine())
-    nnlab_train(ids, vocab, 3)  # compile or load every kernel before timing
-
-    train, sample = [], []
-    for r in range(args.repeats):
-        tps, trainer = nnlab_train(ids, vocab, args.steps)
-        train.append(tps)
-        sample.append(nnlab_sample(trainer, args.sample))
-        print(f"nnlab   repeat {r + 1}: train {tps:,.0f} tok/s, sample {sample[-1]:,.0f} char/s",
-              file=sys.stderr)
-
-    torch = None if args.no_torch else common.load_torch()
-    t_train = t_sample = None
-    if torch is not None:
-        t_train, t_sample = [], []
-        for r in range(args.repeats):
-            tps, model = torch_train(torch, ids, V, args.steps)
-            t_train.append(tps)
-            t_sample.append(torch_sample(torch, model, max(200, args.sample // 10)))
-            print(f"PyTorch repeat {r + 1}: train {tps:,.0f} tok/s, "
-                  f"sample {t_sample[-1]:,.0f} char/s", file=sys.stderr)
-        t_train, t_sample = common.median(t_train), common.median(t_sample)
-
-    ours = common.median(train)
-    common.print_table([
-        ("2x256 LSTM training, batch 32, seq 64, Adam, clip", ours, t_train, "tok/s"),
-        ("LSTM sampling, batch 1", common.median(sample), t_sample, "char/s"),
-    ], torch.__version__ if torch is not None else None)
-    print(f"nnlab training: {ours * flops_per_token(V) / 1e9:.0f} GFLOP/s in matrix products")
+    rows, torch = measure(args.text, args.steps, args.sample, args.repeats, not args.no_torch)
+    common.print_table(rows, torch.__version__ if torch is not None else None)
 
 
 if __name__ == "__main__":

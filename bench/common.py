@@ -10,7 +10,7 @@ import nnlab  # noqa: E402
 
 # The same thread set-up as the nnlab command (see nnlab.THREAD_ENV); it must
 # come before numpy and numba load.
-nnlab.set_thread_env()
+nnlab.prepare_runtime()
 
 THREADS = 2
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,18 +61,44 @@ def machine():
             f"numpy {numpy.__version__}, numba {numba.__version__}")
 
 
-def print_table(rows, torch_version=None):
-    """rows: (workload, nnlab figure, torch figure or None, unit)."""
-    head = ("workload", "nnlab", f"PyTorch {torch_version}" if torch_version else "PyTorch",
-            "ratio")
+class Row:
+    """One workload: nnlab's median figure, PyTorch's (or None), the unit, and
+    the floating-point operations per unit (for GFLOP/s), if known."""
+
+    def __init__(self, name, ours, theirs, unit, flops=None):
+        self.name, self.ours, self.theirs, self.unit, self.flops = name, ours, theirs, unit, flops
+
+
+def print_table(rows, torch_version=None, peak=None):
+    """rows: Row objects. peak: the machine's practical GFLOP/s, for the % column."""
+    head = ["workload", "nnlab", f"PyTorch {torch_version}" if torch_version else "PyTorch",
+            "ratio", "GFLOP/s", "% of peak"]
     lines = [head]
-    for name, ours, theirs, unit in rows:
-        lines.append((name, f"{ours:,.0f} {unit}",
-                      "-" if theirs is None else f"{theirs:,.0f} {unit}",
-                      "-" if theirs is None else f"{ours / theirs:.2f}x"))
-    widths = [max(len(r[i]) for r in lines) for i in range(4)]
+    for r in rows:
+        gflops = r.ours * r.flops / 1e9 if r.flops else None
+        lines.append([
+            r.name, f"{r.ours:,.0f} {r.unit}",
+            "-" if r.theirs is None else f"{r.theirs:,.0f} {r.unit}",
+            "-" if r.theirs is None else f"{r.ours / r.theirs:.2f}x",
+            "-" if gflops is None else f"{gflops:.1f}",
+            "-" if gflops is None or not peak else f"{100 * gflops / peak:.0f}%"])
+    widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
     for i, r in enumerate(lines):
         print("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))))
         if i == 0:
             print("  ".join("-" * w for w in widths))
     sys.stdout.flush()
+
+
+def interleaved(repeats, ours, theirs):
+    """Medians of ``repeats`` runs of ours() and theirs() (None: no PyTorch),
+    alternated so that a machine slowing down mid-run slows both sides."""
+    a, b = [], []
+    for r in range(repeats):
+        a.append(ours())
+        if theirs is not None:
+            b.append(theirs())
+        print(f"  repeat {r + 1}: nnlab {a[-1]}, PyTorch {b[-1] if b else '-'}", file=sys.stderr)
+    med = lambda xs, i: median([x[i] for x in xs]) if xs else None  # noqa: E731
+    n = len(a[0])
+    return [med(a, i) for i in range(n)], [med(b, i) for i in range(n)]

@@ -78,46 +78,50 @@ def torch_eval(torch, model, x):
     return len(x) / seconds
 
 
+# Multiply-adds per image: conv1 28*28*6*25, conv2 10*10*16*150, fc 400*120 + 120*84 + 84*10.
+LENET_MACS = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 400 * 120 + 120 * 84 + 84 * 10
+# Training: the forward pass, then dx and dw for every layer but conv1's dx.
+TRAIN_FLOPS = 2 * (3 * LENET_MACS - 28 * 28 * 6 * 25)
+
+
+def measure(data_dir, repeats=3, use_torch=True):
+    """Rows for training and evaluation images/s, nnlab and PyTorch interleaved."""
+    data = load_dataset("mnist", data_dir)
+    # Compile (or load from the cache) every kernel before timing.
+    CNNTrainer(CNNConfig(epochs=1, limit=256), data).run()
+    torch = common.load_torch() if use_torch else None
+    state = {}
+
+    def ours():
+        ips, trainer = nnlab_train(data, len(state))
+        state["trainer"] = trainer
+        return ips, nnlab_eval(trainer, data)
+
+    theirs = None
+    if torch is not None:
+        t = CNNTrainer(CNNConfig(epochs=1, limit=64), data)
+        x = torch.from_numpy(normalize_images(data.train_x, t.mean, t.std))
+        y = torch.from_numpy(data.train_y.astype(np.int64))
+        xt = torch.from_numpy(normalize_images(data.test_x, t.mean, t.std))
+
+        def theirs():
+            ips, model = torch_train(torch, x, y, 0)
+            return ips, torch_eval(torch, model, xt)
+
+    a, b = common.interleaved(repeats, ours, theirs)
+    return [common.Row("LeNet-5 training, batch 64, Adam", a[0], b[0], "img/s", TRAIN_FLOPS),
+            common.Row("LeNet-5 evaluation, batch 1000", a[1], b[1], "img/s", 2 * LENET_MACS)], torch
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=common.default_data("mnist"))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args()
-
-    data = load_dataset("mnist", args.data)
     print(common.machine())
-    # Compile (or load from the cache) every kernel before timing.
-    CNNTrainer(CNNConfig(epochs=1, limit=256), data).run()
-
-    train, evals = [], []
-    for r in range(args.repeats):
-        ips, trainer = nnlab_train(data, r)
-        train.append(ips)
-        evals.append(nnlab_eval(trainer, data))
-        print(f"nnlab   repeat {r + 1}: train {ips:,.0f} img/s, eval {evals[-1]:,.0f} img/s",
-              file=sys.stderr)
-
-    torch = None if args.no_torch else common.load_torch()
-    t_train = t_eval = None
-    if torch is not None:
-        mean, std = trainer.mean, trainer.std
-        x = torch.from_numpy(normalize_images(data.train_x, mean, std))
-        y = torch.from_numpy(data.train_y.astype(np.int64))
-        xt = torch.from_numpy(normalize_images(data.test_x, mean, std))
-        t_train, t_evals = [], []
-        for r in range(args.repeats):
-            ips, model = torch_train(torch, x, y, r)
-            t_train.append(ips)
-            t_evals.append(torch_eval(torch, model, xt))
-            print(f"PyTorch repeat {r + 1}: train {ips:,.0f} img/s, eval {t_evals[-1]:,.0f} img/s",
-                  file=sys.stderr)
-        t_train, t_eval = common.median(t_train), common.median(t_evals)
-
-    common.print_table([
-        ("LeNet-5 training, batch 64, Adam", common.median(train), t_train, "img/s"),
-        ("LeNet-5 evaluation, batch 1000", common.median(evals), t_eval, "img/s"),
-    ], torch.__version__ if torch is not None else None)
+    rows, torch = measure(args.data, args.repeats, not args.no_torch)
+    common.print_table(rows, torch.__version__ if torch is not None else None)
 
 
 if __name__ == "__main__":

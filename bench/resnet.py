@@ -90,6 +90,46 @@ def torch_steps(torch, depth, width, steps):
     return BATCH * steps / seconds, sum(p.numel() for p in model.parameters())
 
 
+def train_flops(model):
+    """Floating-point operations of one training image: 3 times the forward
+    pass's multiply-adds (forward, dx, dw), times 2."""
+    macs, shape = 0, model.in_shape
+    for layer in model.layers:
+        macs += layer_macs(layer, shape)
+        shape = layer.out_shape(shape)
+    return 6 * macs
+
+
+def layer_macs(layer, shape):
+    """Multiply-adds of the convolutions and linear layers in ``layer``."""
+    if hasattr(layer, "main"):
+        total, s = 0, shape
+        for sub in layer.main:
+            total += layer_macs(sub, s)
+            s = sub.out_shape(s)
+        s = shape
+        for sub in layer.skip:
+            total += layer_macs(sub, s)
+            s = sub.out_shape(s)
+        return total
+    if hasattr(layer, "kernel"):
+        c, h, w = layer.out_shape(shape)
+        return c * h * w * layer.c_in * layer.kernel ** 2
+    if hasattr(layer, "d_in"):
+        return layer.d_in * layer.d_out
+    return 0
+
+
+def measure(depth=2, width=16, steps=20, repeats=3, use_torch=True):
+    torch = common.load_torch() if use_torch else None
+    ours = lambda: nnlab_steps(depth, width, steps)[:1]  # noqa: E731
+    theirs = (lambda: torch_steps(torch, depth, width, steps)[:1]) if torch is not None else None
+    a, b = common.interleaved(repeats, ours, theirs)
+    model = build_cnn("resnet", {"depth": depth, "width": width})
+    name = f"ResNet depth {depth} width {width} ({model.num_params():,} parameters) training, batch 64, Adam"
+    return [common.Row(name, a[0], b[0], "img/s", train_flops(model))], torch
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--depth", type=int, default=2)
@@ -99,23 +139,8 @@ def main():
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args()
     print(common.machine())
-    torch = None if args.no_torch else common.load_torch()
-    ours, theirs = [], []
-    # Interleaved, so that a machine that slows down mid-run slows both.
-    for r in range(args.repeats):
-        ips, n_params = nnlab_steps(args.depth, args.width, args.steps)
-        ours.append(ips)
-        line = f"repeat {r + 1}: nnlab {ips:,.0f} img/s"
-        if torch is not None:
-            tips, t_params = torch_steps(torch, args.depth, args.width, args.steps)
-            assert t_params == n_params, (t_params, n_params)
-            theirs.append(tips)
-            line += f", PyTorch {tips:,.0f} img/s"
-        print(line, file=sys.stderr)
-    name = f"ResNet depth {args.depth} width {args.width} ({n_params:,} parameters), batch 64, Adam"
-    common.print_table([(name + ", one training step", common.median(ours),
-                         common.median(theirs) if theirs else None, "img/s")],
-                       torch.__version__ if torch is not None else None)
+    rows, torch = measure(args.depth, args.width, args.steps, args.repeats, not args.no_torch)
+    common.print_table(rows, torch.__version__ if torch is not None else None)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import json
 
 import click
 
-from .options import data_option, json_option
+from .options import data_option, json_option, threads_option
 
 
 @click.command("eval")
@@ -14,6 +14,7 @@ from .options import data_option, json_option
 @click.option("--download/--no-download", default=True, show_default=True,
               help="Download the dataset when it is not found.")
 @json_option
+@threads_option
 def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
     """Evaluate CHECKPOINT on its test data.
 

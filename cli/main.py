@@ -10,10 +10,10 @@ import sys
 
 import click
 
-from nnlab import NnlabError, __version__, set_thread_env
+from nnlab import NnlabError, __version__, prepare_runtime
 
 # Before any command imports numpy or numba (they do so lazily).
-set_thread_env()
+prepare_runtime()
 
 # command name -> (module, function)
 COMMANDS = {
@@ -21,6 +21,7 @@ COMMANDS = {
     "sample": ("nnlab.cli.sample", "sample"),
     "train-cnn": ("nnlab.cli.train_cnn", "train_cnn"),
     "eval": ("nnlab.cli.eval", "eval_cmd"),
+    "warmup": ("nnlab.cli.warmup", "warmup"),
 }
 
 
@@ -88,6 +89,7 @@ def cli():
       nnlab sample --temp 0.8         text from the model in charlm.npz
       nnlab train-cnn                 train LeNet-5 on MNIST (downloads it if missing)
       nnlab eval cnn.npz              accuracy, per-class table and confusion matrix
+      nnlab warmup                    compile every kernel once, after installing
     """
 
 

@@ -1,6 +1,7 @@
 """Options shared by several commands, as decorators (pip-tools' style)."""
 
 import os
+import sys
 
 import click
 
@@ -19,6 +20,25 @@ data_option = click.option(
 dataset_option = click.option(
     "--dataset", type=click.Choice(["mnist", "fashion-mnist"]), default="mnist",
     show_default=True, help="Which dataset to train on.")
+
+
+def _set_threads(ctx, param, value):
+    if value is None:
+        return None
+    if value < 1:
+        raise click.BadParameter(f"must be at least 1, got {value}")
+    if "numba" in sys.modules:  # already loaded (in-process use): resize its pool
+        import numba
+
+        numba.set_num_threads(min(value, numba.config.NUMBA_NUM_THREADS))
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = str(value)
+    return value
+
+
+threads_option = click.option(
+    "--threads", type=int, default=None, callback=_set_threads, expose_value=False,
+    is_eager=True, help="Threads for the kernels.  [default: the cores available]")
 
 
 def positive_int(ctx, param, value):

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .options import positive_float, seed_option
+from .options import positive_float, seed_option, threads_option
 
 
 def nonnegative_int(ctx, param, value):
@@ -30,6 +30,7 @@ def nonnegative_int(ctx, param, value):
 @click.option("--argmax", is_flag=True,
               help="Always take the most likely character (greedy; ignores --temp).")
 @seed_option
+@threads_option
 def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
     """Generate text from the language model in CHECKPOINT (default charlm.npz).
 

@@ -8,7 +8,7 @@ import click
 
 from .options import (check_model_fits, explicit, fraction, json_option, nonnegative_float,
                       positive_float, positive_int, resumed_config, seed_option,
-                      writable_output)
+                      threads_option, writable_output)
 
 
 def best_path(out):
@@ -61,6 +61,7 @@ def best_path(out):
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
               help="Continue training from this checkpoint (FILE defaults to its corpus).")
 @json_option
+@threads_option
 @click.pass_context
 def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, lr,
                  warmup_steps, weight_decay, clip, val_frac, eval_every, steps, epochs,

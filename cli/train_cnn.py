@@ -7,7 +7,7 @@ import click
 
 from .options import (data_option, dataset_option, explicit, fraction, json_option,
                       nonnegative_float, plural, positive_float, positive_int, resumed_config,
-                      seed_option, writable_output)
+                      seed_option, threads_option, writable_output)
 
 
 @click.command("train-cnn")
@@ -19,6 +19,9 @@ from .options import (data_option, dataset_option, explicit, fraction, json_opti
               help="resnet: residual blocks per stage.")
 @click.option("--width", type=int, default=16, show_default=True, callback=positive_int,
               help="resnet: channels of the first stage (then twice and four times that).")
+@click.option("--first-stride", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="resnet: stride of the first stage; 2 halves the image there (28 -> 14), "
+                   "for about a third of the work per image.")
 @click.option("--epochs", type=int, default=None, callback=positive_int,
               help="Passes over the training set (in total, when resuming).  [default: 10]")
 @click.option("--batch-size", type=int, default=64, show_default=True, callback=positive_int,
@@ -57,8 +60,9 @@ from .options import (data_option, dataset_option, explicit, fraction, json_opti
 @click.option("--download/--no-download", default=True, show_default=True,
               help="Download the dataset when it is not found.")
 @json_option
+@threads_option
 @click.pass_context
-def train_cnn(ctx, dataset, data_dir, arch, depth, width, epochs, batch_size, lr, optimizer,
+def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, epochs, batch_size, lr, optimizer,
               momentum, weight_decay, schedule, warmup_steps, augment, label_smoothing,
               time_limit, seed, out, resume, limit, download, as_json):
     """Train a CNN (LeNet-5, AlexNet-style or ResNet) on MNIST or Fashion-MNIST.
@@ -75,6 +79,7 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, epochs, batch_size, lr
     from .ui import TrainProgress, download_progress
 
     options = {"dataset": dataset, "arch": arch, "depth": depth, "width": width,
+               "first_stride": first_stride,
                "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer,
                "momentum": momentum, "weight_decay": weight_decay, "schedule": schedule,
                "warmup_steps": warmup_steps, "augment": augment,

@@ -14,11 +14,13 @@ functions for float64, so gradient checks (float64) never see it.
 """
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
+from ._jit import jit
 
-@njit(cache=True, inline="always")
+
+@jit(inline="always")
 def tanh32(x):
     """tanh of a float32, to within 4.1e-7."""
     lim = np.float32(7.90531110763549805)
@@ -38,7 +40,7 @@ def tanh32(x):
     return x * p / q
 
 
-@njit(cache=True, inline="always")
+@jit(inline="always")
 def sigmoid32(x):
     """The logistic function of a float32, as 1/2 + tanh(x/2)/2."""
     half = np.float32(0.5)

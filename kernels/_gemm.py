@@ -7,15 +7,16 @@ A^T @ B, whose output is small.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from ._jit import jit
 from ._split import block, threads_for
 
 # Below a few dozen rows a second thread costs more than it saves.
 MIN_ROWS = 64
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _matmul_kernel(a, b, nt, out):
     """a: (M, K), b: (K, P) -> out: (M, P)."""
     for t in prange(nt):
@@ -24,7 +25,7 @@ def _matmul_kernel(a, b, nt, out):
             np.dot(a[lo:lo + n], b, out[lo:lo + n])
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _matmul_tn_kernel(a, b, parts):
     """a: (K, M), b: (K, P) -> parts: (nt, M, P), parts summing to a^T @ b."""
     nt = parts.shape[0]

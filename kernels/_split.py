@@ -3,7 +3,8 @@ one contiguous block of rows (images, sequences, matrix rows), so that no
 two threads write the same element and results do not depend on timing."""
 
 import numba
-from numba import njit
+
+from ._jit import jit
 
 
 def threads_for(rows, min_rows=1):
@@ -11,7 +12,7 @@ def threads_for(rows, min_rows=1):
     return max(1, min(numba.get_num_threads(), rows // max(1, min_rows)))
 
 
-@njit(cache=True, inline="always")
+@jit(inline="always")
 def block(k, nt, rows):
     """(first row, row count) of thread k's share of ``rows`` split nt ways;
     the count is 0 for a thread left without rows."""

@@ -1,12 +1,13 @@
 """ReLU, forward and backward."""
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import FLOAT_TYPES
+from ._jit import jit
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _relu_forward_kernel(x, out):
     """x, out: (M,)"""
     zero = x.dtype.type(0)
@@ -15,7 +16,7 @@ def _relu_forward_kernel(x, out):
         out[i] = v if v > zero else zero
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _relu_backward_kernel(dout, out, dx):
     """dout, out, dx: (M,); the gradient passes where the output is positive."""
     zero = dout.dtype.type(0)

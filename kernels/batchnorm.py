@@ -12,12 +12,13 @@ accumulated in float64, since a channel holds tens of thousands of values.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import as_float_array
+from ._jit import jit
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _bn_train_kernel(x, gamma, beta, eps, out, xhat, mean, var, invstd):
     """x: (N, C, P) -> out, xhat: (N, C, P); mean, var, invstd: (C,) float64."""
     N, C, P = x.shape
@@ -53,7 +54,7 @@ def _bn_train_kernel(x, gamma, beta, eps, out, xhat, mean, var, invstd):
                 dst[p] = g * v + b
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _bn_eval_kernel(x, gamma, beta, mean, var, eps, out):
     """x: (N, C, P) normalised with fixed mean, var: (C,)."""
     N, C, P = x.shape
@@ -69,7 +70,7 @@ def _bn_eval_kernel(x, gamma, beta, mean, var, eps, out):
                 dst[p] = src[p] * scale + shift
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _bn_backward_kernel(dout, xhat, gamma, invstd, dx, dgamma, dbeta):
     """dout, xhat: (N, C, P) -> dx: (N, C, P), dgamma, dbeta: (C,).
     dx = gamma invstd / M (M dout - sum(dout) - xhat sum(dout xhat))."""

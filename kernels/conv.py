@@ -12,13 +12,14 @@ vectorising.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import as_float_array, out_size, pair
+from ._jit import jit
 from ._split import block, threads_for
 
 
-@njit(cache=True)
+@jit
 def _pad(xn, ph, pw, xp):
     """xn: (C, H, W) -> xp: (C, H + 2 ph, W + 2 pw) with a zero border."""
     C, H, W = xn.shape
@@ -40,7 +41,7 @@ def _pad(xn, ph, pw, xp):
                     row[w] = 0
 
 
-@njit(cache=True)
+@jit
 def _im2col(xp, HH, WW, sh, sw, OH, OW, cols):
     """xp: (C, Hp, Wp) padded image -> cols: (C * HH * WW, OH * OW)."""
     C = xp.shape[0]
@@ -60,7 +61,7 @@ def _im2col(xp, HH, WW, sh, sw, OH, OW, cols):
                             dst[ow] = src2[ow]
 
 
-@njit(cache=True)
+@jit
 def _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp):
     """Adds dcols: (C * HH * WW, OH * OW) back into dxp: (C, Hp, Wp)."""
     C = dxp.shape[0]
@@ -80,7 +81,7 @@ def _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp):
                             dst2[ow] += src[ow]
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, transposed, out):
     """x: (N, C, H, W), w2: (F, C * HH * WW), b: (F,) -> out: (N, F, OH * OW).
     With ``transposed`` the product is formed as cols^T @ w2^T, (P, K) @ (K, F),
@@ -114,7 +115,7 @@ def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, transpose
                         row[p] += bf
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
                           dx, dw_parts):
     """dout: (N, F, OH * OW) -> dx: (N, C, H, W) and one dw, transposed, per

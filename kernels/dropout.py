@@ -6,12 +6,13 @@ saves its state in checkpoints); the kernel only compares and scales.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import FLOAT_TYPES
+from ._jit import jit
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _dropout_kernel(x, u, p, scale, out):
     """x, u, out: (M,); out = x * scale where u >= p, else 0."""
     zero = x.dtype.type(0)

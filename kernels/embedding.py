@@ -7,13 +7,14 @@ its row; threads split the columns, so no two write the same element.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import as_float_array
+from ._jit import jit
 from ._split import block, threads_for
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _gather_kernel(ids, w, out):
     """ids: (M,), w: (V, D) -> out: (M, D)."""
     for m in prange(ids.shape[0]):
@@ -23,7 +24,7 @@ def _gather_kernel(ids, w, out):
             dst[j] = src[j]
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _scatter_add_kernel(ids, dout, nt, dw):
     """ids: (M,), dout: (M, D) -> dw: (V, D), zeroed here."""
     V, D = dw.shape

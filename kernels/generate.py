@@ -15,12 +15,12 @@ G = 4H for the LSTM (gates i, f, g, o) and H for the vanilla RNN.
 """
 
 import numpy as np
-from numba import njit
 
 from ._fastmath import sigmoid_act, tanh_act
+from ._jit import jit
 
 
-@njit(cache=True, error_model="numpy")
+@jit(error_model="numpy")
 def _step(x, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, logits):
     """Feeds character id x through all layers and the output projection."""
     L, H = h.shape
@@ -55,7 +55,7 @@ def _step(x, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, logits):
         logits[v] = out[v] + by[v]
 
 
-@njit(cache=True, error_model="numpy")
+@jit(error_model="numpy")
 def _pick(logits, temperature, top_k, greedy, u):
     """A character id from the scores: the best one, or a draw (uniform u in
     [0, 1)) from softmax(logits / temperature) over the top_k best (0: all)."""
@@ -88,13 +88,13 @@ def _pick(logits, temperature, top_k, greedy, u):
     return last
 
 
-@njit(cache=True)
+@jit
 def _feed_kernel(ids, Wx0, WxR, Wh, b, Wy, by, h, c, lstm, logits):
     for k in range(ids.shape[0]):
         _step(ids[k], Wx0, WxR, Wh, b, Wy, by, h, c, lstm, logits)
 
 
-@njit(cache=True)
+@jit
 def _generate_kernel(u, temperature, top_k, greedy, Wx0, WxR, Wh, b, Wy, by, h, c,
                      lstm, logits, out):
     for k in range(out.shape[0]):

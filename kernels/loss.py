@@ -1,12 +1,13 @@
 """Softmax cross-entropy with a stable log-sum-exp, and optional label smoothing."""
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import as_float_array
+from ._jit import jit
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _softmax_ce_kernel(logits, y, smoothing, dlogits, losses):
     """logits: (N, K), y: (N,) -> dlogits: (N, K) = softmax - target,
     losses: (N,) in float64. Target: 1 - smoothing on the label, plus

@@ -20,15 +20,16 @@ weight gradients are one product over all steps, after the backward sweep.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import as_float_array
 from ._fastmath import sigmoid_act, tanh_act
 from ._gemm import matmul, matmul_tn
+from ._jit import jit
 from ._split import block, threads_for
 
 
-@njit(cache=True, inline="always")
+@jit(inline="always")
 def _activate(a, H):
     """a: (4H,) gate pre-activations -> activations i, f, g, o, in place."""
     s = a[0:2 * H]
@@ -42,7 +43,7 @@ def _activate(a, H):
         o[j] = sigmoid_act(o[j])
 
 
-@njit(cache=True, inline="always")
+@jit(inline="always")
 def _cell(a, cp, cr, hr, H):
     """C_t = f C_{t-1} + i g and h_t = o tanh(C_t), one row: a (4H,), the rest (H,)."""
     i, f, g, o = a[0:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:4 * H]
@@ -52,7 +53,7 @@ def _cell(a, cp, cr, hr, H):
         hr[j] = o[j] * tanh_act(cr[j])
 
 
-@njit(cache=True, inline="always")
+@jit(inline="always")
 def _cell_backward(a, cr, cp, dhr, dhn, dcn, dz, H):
     """One row of one step back: a (4H,) the gates, cr/cp the cell now and
     before, dhr the gradient from above, dhn/dcn those from step t + 1
@@ -74,7 +75,7 @@ def _cell_backward(a, cr, cp, dhr, dhn, dcn, dz, H):
         dcn[j] *= f[j]
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@jit(parallel=True, error_model="numpy")
 def _lstm_forward_kernel(xw, h0, c0, WhT, nt, h, c, act):
     """xw: (T, N, 4H) input projections plus bias; h0, c0: (N, H);
     WhT: (4H, H) -> h, c: (T, N, H), act: (T, N, 4H) the gates i, f, g, o."""
@@ -107,7 +108,7 @@ def _lstm_forward_kernel(xw, h0, c0, WhT, nt, h, c, act):
                     hT[j, r] = hr[j]
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@jit(parallel=True, error_model="numpy")
 def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, nt, dz, dh0, dc0):
     """dh: (T, N, H) gradients reaching each h_t from above; dcT: (N, H) the
     gradient of the final cell state -> dz: (T, N, 4H) gradients of the gate

@@ -2,10 +2,12 @@
 five or six temporaries per step."""
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from ._jit import jit
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _adam_kernel(p, g, m, v, lr, b1, b2, eps, bc1, bc2, decay):
     """p, g, m, v: (M,). Adam (Kingma & Ba, 2015) with bias correction, and
     AdamW's decoupled weight decay (p -= lr * decay * p) when decay > 0."""
@@ -25,7 +27,7 @@ def _adam_kernel(p, g, m, v, lr, b1, b2, eps, bc1, bc2, decay):
         p[i] = p[i] * shrink - step * mi / (np.sqrt(vi) * inv_sqrt_bc2 + eps)
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _sgd_kernel(p, g, buf, lr, momentum, decay, nesterov):
     """p, g, buf: (M,). SGD with momentum as PyTorch defines it:
     buf = momentum * buf + (g + decay * p); p -= lr * buf (or the Nesterov form)."""

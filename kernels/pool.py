@@ -7,12 +7,13 @@ handled by one thread, so no two threads write the same element.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import as_float_array, out_size, pair
+from ._jit import jit
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _maxpool_forward_kernel(x, kh, kw, sh, sw, out, arg):
     """x: (M, H, W) -> out, arg: (M, OH, OW); ties go to the first maximum."""
     M, H, W = x.shape
@@ -36,7 +37,7 @@ def _maxpool_forward_kernel(x, kh, kw, sh, sw, out, arg):
                 arg[m, oh, ow] = at
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _maxpool_backward_kernel(dout, arg, dx):
     """dout, arg: (M, OH, OW) -> dx: (M, H * W), zeroed here."""
     M, OH, OW = dout.shape
@@ -75,7 +76,7 @@ def maxpool2d_backward(dout, cache):
     return dx.reshape(N, C, H, W)
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _avgpool_forward_kernel(x, kh, kw, sh, sw, out):
     """x: (M, H, W) -> out: (M, OH, OW), the mean of each window."""
     M = x.shape[0]
@@ -93,7 +94,7 @@ def _avgpool_forward_kernel(x, kh, kw, sh, sw, out):
                 out[m, oh, ow] = s * scale
 
 
-@njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _avgpool_backward_kernel(dout, kh, kw, sh, sw, dx):
     """dout: (M, OH, OW) -> dx: (M, H, W), zeroed here; windows may overlap."""
     M, OH, OW = dout.shape

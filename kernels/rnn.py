@@ -15,15 +15,16 @@ and the weight gradients as one product after the backward sweep.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._common import as_float_array
 from ._fastmath import tanh_act
 from ._gemm import matmul, matmul_tn
+from ._jit import jit
 from ._split import block, threads_for
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@jit(parallel=True, error_model="numpy")
 def _rnn_forward_kernel(xw, h0, WhT, nt, h):
     """xw: (T, N, H) input projections plus bias; h0: (N, H); WhT: (H, H),
     Wh transposed -> h: (T, N, H)."""
@@ -51,7 +52,7 @@ def _rnn_forward_kernel(xw, h0, WhT, nt, h):
                     hT[j, r] = hr[j]
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@jit(parallel=True, error_model="numpy")
 def _rnn_backward_kernel(dh, h, Wh, nt, da, dh0):
     """dh: (T, N, H) gradients reaching each s_t from above -> da: (T, N, H)
     gradients of the pre-activations a_t; dh0: (N, H) that of s_0."""

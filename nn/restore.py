@@ -8,7 +8,7 @@ from .cnn_models import build_cnn
 from .meta import Meta, arch_args, ids_array
 
 CNN_ARGS = {"in_channels": "size", "num_classes": "size", "image_size": "size",
-            "depth": "size", "width": "size", "dropout": "float"}
+            "depth": "size", "width": "size", "first_stride": "size", "dropout": "float"}
 LM_ARGS = {"vocab_size": "size", "cell": "str", "hidden": "size", "layers": "size",
            "dropout": "float"}
 

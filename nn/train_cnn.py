@@ -42,6 +42,7 @@ class CNNConfig:
     time_limit: float = 0         # stop after this many seconds (0: none); the schedule ends then
     depth: int = 2                # resnet: residual blocks per stage
     width: int = 16               # resnet: channels of the first stage
+    first_stride: int = 1         # resnet: stride of the first stage (2: 28x28 -> 14x14 at once)
     dropout: float = 0.5          # alexnet: dropout in the fully connected layers
     seed: int = 0                 # seeds the weights, the shuffling and the augmentation
     limit: int = 0                # train on the first N examples only (0: all)
@@ -65,7 +66,7 @@ def pixel_stats(images):
 
 # Options that define the run; --resume refuses to change them.
 FIXED_ON_RESUME = ("dataset", "arch", "batch_size", "optimizer", "seed", "limit", "depth",
-                   "width", "dropout")
+                   "width", "first_stride", "dropout")
 
 def arch_defaults(arch, optimizer):
     """Defaults that depend on the architecture and the optimizer, for the
@@ -92,7 +93,7 @@ def default_arch_args(config, data):
     args = {"in_channels": 1, "num_classes": len(data.classes),
             "image_size": int(data.train_x.shape[-1])}
     if config.arch == "resnet":
-        args.update(depth=config.depth, width=config.width)
+        args.update(depth=config.depth, width=config.width, first_stride=config.first_stride)
     elif config.arch == "alexnet":
         args.update(dropout=config.dropout)
     return args

@@ -1,9 +1,15 @@
 """Shared fixtures: tiny datasets made on the spot (tests never read ../shared)."""
 
-import numpy as np
-import pytest
+import nnlab
 
-from nnlab.data.idx import write_idx
+# The same thread settings and kernel cache as the nnlab command, whichever
+# test module happens to import numba first.
+nnlab.prepare_runtime()
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from nnlab.data.idx import write_idx  # noqa: E402
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
