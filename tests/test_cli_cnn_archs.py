@@ -52,7 +52,8 @@ def test_resnet_end_to_end(tmp_path, tiny_mnist):
     assert "training resnet (5,142 parameters) on 64 mnist images" in result.stderr
     meta, arrays = load_checkpoint(tmp_path / "cnn.npz", kind="cnn")
     assert meta["arch"] == {"name": "resnet", "args": {
-        "in_channels": 1, "num_classes": 10, "image_size": 28, "depth": 1, "width": 4}}
+        "in_channels": 1, "num_classes": 10, "image_size": 28, "depth": 1, "width": 4,
+        "first_stride": 1}}
     assert meta["step"] == 2 and meta["epoch"] == 1
     # ResNet's defaults: augmentation, label smoothing, warm-up.
     config = meta["config"]
@@ -62,6 +63,22 @@ def test_resnet_end_to_end(tmp_path, tiny_mnist):
     assert not np.allclose(arrays["buffers/stem_bn.mean"], 0)
     assert "buffers/s3b1.proj_bn.var" in arrays
     check_eval_reproduces(tmp_path / "cnn.npz", tiny_mnist, metrics)
+
+
+def test_resnet_first_stride_two(tmp_path, tiny_mnist):
+    """--first-stride 2 halves the image in the first stage: the same weights
+    plus a 1x1 projection there (4 x 4 + 4 x 2 batch-norm values), rebuilt by
+    eval and fixed on resume."""
+    result = train(tmp_path, tiny_mnist, *RESNET, "--first-stride", 2, "--limit", 64)
+    metrics = json.loads(result.stdout)
+    assert metrics["parameters"] == 5_142 + 16 + 8
+    meta, arrays = load_checkpoint(tmp_path / "cnn.npz", kind="cnn")
+    assert meta["arch"]["args"]["first_stride"] == 2
+    assert arrays["params/s1b1.proj.w"].shape == (4, 4, 1, 1)
+    check_eval_reproduces(tmp_path / "cnn.npz", tiny_mnist, metrics)
+    result = run("train-cnn", "--resume", tmp_path / "cnn.npz", "--epochs", 2,
+                 "--first-stride", 1)
+    assert_clean_failure(result, 2, "first-stride = 2, not 1")
 
 
 def test_alexnet_end_to_end(tmp_path, tiny_mnist):
@@ -185,6 +202,7 @@ def test_resume_refuses_a_different_arch(tmp_path, tiny_mnist):
     (["--arch", "vgg"], "--arch"),
     (["--arch", "resnet", "--width", "0"], "--width"),
     (["--arch", "resnet", "--depth", "0"], "--depth"),
+    (["--arch", "resnet", "--first-stride", "3"], "--first-stride"),
     (["--time-limit", "0"], "--time-limit"),
     (["--time-limit", "-1"], "--time-limit"),
 ])

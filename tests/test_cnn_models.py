@@ -124,6 +124,15 @@ def test_resnet_layer_shapes_on_28x28(depth):
     assert layer_shapes(resnet(depth=depth, width=w)) == want
 
 
+def test_resnet_first_stride_two_layer_shapes():
+    """The first stage halves the resolution too: 28 -> 14 -> 7 -> 4."""
+    w = 4
+    want = [("stem", (w, 28, 28)), ("stem_bn", (w, 28, 28)), ("stem_relu", (w, 28, 28)),
+            ("s1b1", (w, 14, 14)), ("s2b1", (2 * w, 7, 7)), ("s3b1", (4 * w, 4, 4)),
+            ("pool", (4 * w,)), ("fc", (10,))]
+    assert layer_shapes(resnet(depth=1, width=w, first_stride=2)) == want
+
+
 @pytest.mark.parametrize("arch,args", [
     ("lenet5", {}), ("alexnet", {}), ("resnet", {}), ("resnet", {"depth": 1, "width": 4}),
     ("lenet5", {"num_classes": 3}), ("alexnet", {"num_classes": 7, "dropout": 0.2}),
