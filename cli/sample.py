@@ -61,8 +61,9 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
         raise click.BadParameter(f"characters not in the model's vocabulary: {describe(missing)}",
                                  param_hint="--prime")
 
-    sampler = Sampler(model)
-    sampler.feed(vocab.encode(prime))
+    ids = vocab.encode(prime)
+    sampler = Sampler(model, expected=len(ids) + length)
+    sampler.feed(ids)
     rng = np.random.Generator(np.random.PCG64(seed))
     out = sys.stdout.buffer
     # A person watching wants each character at once; a pipe wants fewer writes.

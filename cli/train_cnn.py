@@ -22,6 +22,8 @@ from .options import (data_option, dataset_option, explicit, fraction, json_opti
 @click.option("--first-stride", type=click.IntRange(1, 2), default=1, show_default=True,
               help="resnet: stride of the first stage; 2 halves the image there (28 -> 14), "
                    "for about a third of the work per image.")
+@click.option("--dropout", type=float, default=0.5, show_default=True, callback=fraction,
+              help="alexnet: dropout in the fully connected layers.")
 @click.option("--epochs", type=int, default=None, callback=positive_int,
               help="Passes over the training set (in total, when resuming).  [default: 10]")
 @click.option("--batch-size", type=int, default=64, show_default=True, callback=positive_int,
@@ -62,7 +64,7 @@ from .options import (data_option, dataset_option, explicit, fraction, json_opti
 @json_option
 @threads_option
 @click.pass_context
-def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, epochs, batch_size, lr, optimizer,
+def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout, epochs, batch_size, lr, optimizer,
               momentum, weight_decay, schedule, warmup_steps, augment, label_smoothing,
               time_limit, seed, out, resume, limit, download, as_json):
     """Train a CNN (LeNet-5, AlexNet-style or ResNet) on MNIST or Fashion-MNIST.
@@ -79,7 +81,7 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, epochs, 
     from .ui import TrainProgress, download_progress
 
     options = {"dataset": dataset, "arch": arch, "depth": depth, "width": width,
-               "first_stride": first_stride,
+               "first_stride": first_stride, "dropout": dropout,
                "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer,
                "momentum": momentum, "weight_decay": weight_decay, "schedule": schedule,
                "warmup_steps": warmup_steps, "augment": augment,

@@ -3,32 +3,44 @@
 ``*_forward`` returns ``(out, cache)`` and ``*_backward`` takes the upstream
 gradient and that cache. Shapes are in each function's docstring. float32 is
 the training type; float64 works everywhere, for gradient checks.
+
+Submodules load on first use (PEP 562), so that code which only builds a
+model or reads a checkpoint, such as ``nnlab sample`` of a few hundred
+characters, never pays for importing Numba.
 """
 
-from .activation import relu_backward, relu_forward
-from .batchnorm import batchnorm_backward, batchnorm_forward
-from .conv import conv2d_backward, conv2d_forward
-from .dropout import dropout_backward, dropout_forward
-from .embedding import embedding_backward, embedding_forward
-from .linear import linear_backward, linear_forward
-from .loss import softmax_cross_entropy
-from .lstm import (lstm_backward, lstm_forward, lstm_recurrence_backward,
-                   lstm_recurrence_forward)
-from .pool import (avgpool2d_backward, avgpool2d_forward, global_avgpool_backward,
-                   global_avgpool_forward, maxpool2d_backward, maxpool2d_forward)
-from .rnn import rnn_backward, rnn_forward, rnn_recurrence_backward, rnn_recurrence_forward
+import importlib
 
-__all__ = [
-    "conv2d_forward", "conv2d_backward",
-    "maxpool2d_forward", "maxpool2d_backward",
-    "avgpool2d_forward", "avgpool2d_backward",
-    "global_avgpool_forward", "global_avgpool_backward",
-    "batchnorm_forward", "batchnorm_backward",
-    "relu_forward", "relu_backward",
-    "linear_forward", "linear_backward",
-    "softmax_cross_entropy",
-    "embedding_forward", "embedding_backward",
-    "dropout_forward", "dropout_backward",
-    "rnn_forward", "rnn_backward", "rnn_recurrence_forward", "rnn_recurrence_backward",
-    "lstm_forward", "lstm_backward", "lstm_recurrence_forward", "lstm_recurrence_backward",
-]
+# public name -> submodule that defines it
+_WHERE = {
+    "conv2d_forward": "conv", "conv2d_backward": "conv",
+    "maxpool2d_forward": "pool", "maxpool2d_backward": "pool",
+    "avgpool2d_forward": "pool", "avgpool2d_backward": "pool",
+    "global_avgpool_forward": "pool", "global_avgpool_backward": "pool",
+    "batchnorm_forward": "batchnorm", "batchnorm_backward": "batchnorm",
+    "relu_forward": "activation", "relu_backward": "activation",
+    "linear_forward": "linear", "linear_backward": "linear",
+    "softmax_cross_entropy": "loss",
+    "embedding_forward": "embedding", "embedding_backward": "embedding",
+    "dropout_forward": "dropout", "dropout_backward": "dropout",
+    "rnn_forward": "rnn", "rnn_backward": "rnn",
+    "rnn_recurrence_forward": "rnn", "rnn_recurrence_backward": "rnn",
+    "lstm_forward": "lstm", "lstm_backward": "lstm",
+    "lstm_recurrence_forward": "lstm", "lstm_recurrence_backward": "lstm",
+    "matmul": "_gemm", "matmul_tn": "_gemm",
+}
+
+__all__ = [name for name, module in _WHERE.items() if not module.startswith("_")]
+
+
+def __getattr__(name):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))

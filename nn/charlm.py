@@ -19,7 +19,6 @@ import math
 import numpy as np
 
 from nnlab import kernels as K
-from nnlab.kernels._gemm import matmul, matmul_tn
 
 CELLS = ("lstm", "rnn")
 
@@ -92,7 +91,7 @@ class CharLM:
             if l == 0:
                 xw, emb = K.embedding_forward(tokens, P["l0.Wx"])
             else:
-                xw = matmul(inp.reshape(T * N, self.H), P[f"l{l}.Wx"]).reshape(T, N, self.G)
+                xw = K.matmul(inp.reshape(T * N, self.H), P[f"l{l}.Wx"]).reshape(T, N, self.G)
                 emb = None
             xw += P[f"l{l}.b"]
             if self.cell == "lstm":
@@ -107,7 +106,7 @@ class CharLM:
             tape.append((inp, emb, cache, drop))
             inp = h
         top = inp.reshape(T * N, self.H)
-        logits = matmul(top, P["out.w"])
+        logits = K.matmul(top, P["out.w"])
         logits += P["out.b"]
         self._tape = (T, N, tape, top)
         return logits, new_state
@@ -116,9 +115,9 @@ class CharLM:
         """Fills ``grads`` from dlogits: (T * N, V), the gradient of the loss."""
         T, N, tape, top = self._tape
         P, G = self.params, self.grads
-        G["out.w"][...] = matmul_tn(top, dlogits)
+        G["out.w"][...] = K.matmul_tn(top, dlogits)
         G["out.b"][...] = dlogits.sum(axis=0)
-        dinp = matmul(dlogits, np.ascontiguousarray(P["out.w"].T)).reshape(T, N, self.H)
+        dinp = K.matmul(dlogits, np.ascontiguousarray(P["out.w"].T)).reshape(T, N, self.H)
         for l in range(self.L - 1, -1, -1):
             inp, emb, cache, drop = tape[l]
             if drop is not None:
@@ -133,8 +132,8 @@ class CharLM:
             if l == 0:
                 G["l0.Wx"][...] = K.embedding_backward(dxw, emb)
             else:
-                G[f"l{l}.Wx"][...] = matmul_tn(inp.reshape(T * N, self.H), dxw2)
-                dinp = matmul(dxw2, np.ascontiguousarray(P[f"l{l}.Wx"].T)).reshape(T, N, self.H)
+                G[f"l{l}.Wx"][...] = K.matmul_tn(inp.reshape(T * N, self.H), dxw2)
+                dinp = K.matmul(dxw2, np.ascontiguousarray(P[f"l{l}.Wx"].T)).reshape(T, N, self.H)
         self._tape = None
 
     def load_params(self, arrays):

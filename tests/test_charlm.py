@@ -109,22 +109,29 @@ def test_split_keeps_the_end_for_validation():
     assert split_corpus(np.arange(50), 0.1) == (pytest.approx(np.arange(50)), None)
 
 
-def test_sampler_matches_the_batched_model():
-    """The fused one-character step gives the same scores as the training forward pass."""
+# Sampler(model, expected=...) steps in numpy below FUSED_FROM characters and
+# with the fused kernel from there: the tests below run both.
+BACKENDS = pytest.mark.parametrize("expected", [None, 1], ids=["fused", "numpy"])
+
+
+@BACKENDS
+def test_sampler_matches_the_batched_model(expected):
+    """The one-character step gives the same scores as the training forward pass."""
     for cell in ("lstm", "rnn"):
         m = CharLM(9, cell=cell, hidden=16, layers=3).init(np.random.default_rng(0))
         ids = np.random.default_rng(1).integers(0, 9, 12)
         logits, _ = m.forward(ids[:, None], m.zero_state(1))
-        s = Sampler(m)
+        s = Sampler(m, expected)
         s.feed(ids)
         np.testing.assert_allclose(s.logits, logits[-1], atol=1e-5)
 
 
-def test_sampler_argmax_top_k_and_seed():
+@BACKENDS
+def test_sampler_argmax_top_k_and_seed(expected):
     m = CharLM(9, hidden=16, layers=2).init(np.random.default_rng(0))
 
     def run(seed, **kw):
-        s = Sampler(m)
+        s = Sampler(m, expected)
         s.feed(np.array([0]))
         return s.generate(200, np.random.Generator(np.random.PCG64(seed)), **kw)
 
@@ -135,7 +142,7 @@ def test_sampler_argmax_top_k_and_seed():
     # With top_k = 1 sampling is greedy whatever the draw.
     assert np.array_equal(run(3, temperature=2.0, top_k=1), greedy)
     # top_k = 2: each character is one of the two best after the previous one.
-    s = Sampler(m)
+    s = Sampler(m, expected)
     s.feed(np.array([0]))
     rng = np.random.Generator(np.random.PCG64(4))
     for _ in range(50):
@@ -143,12 +150,13 @@ def test_sampler_argmax_top_k_and_seed():
         assert s.generate(1, rng, temperature=5.0, top_k=2)[0] in best2
 
 
-def test_low_temperature_approaches_argmax():
+@BACKENDS
+def test_low_temperature_approaches_argmax(expected):
     m = CharLM(9, hidden=16, layers=2).init(np.random.default_rng(0))
-    s = Sampler(m)
+    s = Sampler(m, expected)
     s.feed(np.array([0]))
     greedy = s.generate(50, np.random.default_rng(0), greedy=True)
-    s = Sampler(m)
+    s = Sampler(m, expected)
     s.feed(np.array([0]))
     cold = s.generate(50, np.random.default_rng(0), temperature=1e-4)
     assert np.array_equal(greedy, cold)

@@ -82,11 +82,12 @@ def test_resnet_first_stride_two(tmp_path, tiny_mnist):
 
 
 def test_alexnet_end_to_end(tmp_path, tiny_mnist):
-    result = train(tmp_path, tiny_mnist, "--arch", "alexnet", "--limit", 32, "--batch-size", 16)
+    result = train(tmp_path, tiny_mnist, "--arch", "alexnet", "--limit", 32, "--batch-size", 16,
+                   "--dropout", 0.25)
     metrics = json.loads(result.stdout)
     assert metrics["parameters"] == 775_818
     meta, arrays = load_checkpoint(tmp_path / "cnn.npz", kind="cnn")
-    assert meta["arch"]["name"] == "alexnet" and meta["arch"]["args"]["dropout"] == 0.5
+    assert meta["arch"]["name"] == "alexnet" and meta["arch"]["args"]["dropout"] == 0.25
     assert meta["config"]["augment"] is True and meta["config"]["lr"] == 1e-3
     assert meta["step"] == 2
     assert arrays["params/fc6.w"].shape == (576, 512)
@@ -203,6 +204,7 @@ def test_resume_refuses_a_different_arch(tmp_path, tiny_mnist):
     (["--arch", "resnet", "--width", "0"], "--width"),
     (["--arch", "resnet", "--depth", "0"], "--depth"),
     (["--arch", "resnet", "--first-stride", "3"], "--first-stride"),
+    (["--arch", "alexnet", "--dropout", "1"], "--dropout"),
     (["--time-limit", "0"], "--time-limit"),
     (["--time-limit", "-1"], "--time-limit"),
 ])

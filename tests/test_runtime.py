@@ -84,3 +84,22 @@ def test_warmup_runs_every_model_once():
         assert f"compiling: {name}" in result.stderr
     assert {name for name, _ in TASKS} >= {"LeNet-5", "ResNet", "LSTM language model"}
 
+
+
+def test_short_samples_never_load_numba(tmp_path):
+    """`nnlab sample --len 200` steps the model in numpy (see nn/sample.py),
+    so it skips Numba's start-up; a long sample uses the fused kernel."""
+    text = tmp_path / "t.txt"
+    text.write_text("abcabcabd" * 20)
+    lm = tmp_path / "lm.npz"
+    result = run("train-charlm", text, "--steps", 2, "--hidden", 8, "--out", lm)
+    assert result.exit_code == 0, result.output
+    code = ("import sys\nfrom nnlab.cli.main import cli\n"
+            "try:\n    cli(['sample', sys.argv[1], '--len', sys.argv[2]])\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "print('numba' in sys.modules, file=sys.stderr)")
+    for length, loaded in (("200", "False"), ("20000", "True")):
+        out = subprocess.run([sys.executable, "-c", code, str(lm), length], capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert len(out.stdout) >= int(length) and out.stderr.strip() == loaded
