@@ -14,6 +14,7 @@ import importlib
 # public name -> submodule that defines it
 _WHERE = {
     "conv2d_forward": "conv", "conv2d_backward": "conv",
+    "conv2d_relu_pool_forward": "conv_fused", "conv2d_relu_pool_backward": "conv_fused",
     "maxpool2d_forward": "pool", "maxpool2d_backward": "pool",
     "avgpool2d_forward": "pool", "avgpool2d_backward": "pool",
     "global_avgpool_forward": "pool", "global_avgpool_backward": "pool",

@@ -3,6 +3,8 @@ parameters, their gradients and the untrained buffers."""
 
 import numpy as np
 
+from .layers import fuse
+
 
 class Sequential:
     """Chains layers. ``params``, ``grads`` and ``buffers`` map "<layer>.<name>"
@@ -30,6 +32,8 @@ class Sequential:
                 raise ValueError(
                     f"input of shape {self.in_shape} is too small: layer {layer.name} gives {shape}")
         self.out_shape = shape
+        # What forward and backward run: the layers, with conv + ReLU (+ pool) fused.
+        self.units = fuse(self.layers)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def init(self, rng):
@@ -41,16 +45,15 @@ class Sequential:
         return sum(int(p.size) for p in self.params.values())
 
     def forward(self, x, train=False):
-        for layer in self.layers:
-            x = layer.forward(self, x, train)
+        for unit in self.units:
+            x = unit.forward(self, x, train)
         return x
 
     def backward(self, dout):
         """Fills ``grads`` from the gradient of the loss with respect to the output."""
-        last = len(self.layers) - 1
-        for i in range(last, -1, -1):
+        for i in range(len(self.units) - 1, -1, -1):
             # The input image needs no gradient, which saves the first layer's dx.
-            dout = self.layers[i].backward(self, dout, need_dx=i > 0)
+            dout = self.units[i].backward(self, dout, need_dx=i > 0)
         return dout
 
     def load(self, params, buffers):

@@ -1,0 +1,236 @@
+"""Convolution + bias + ReLU (+ k x k max pooling), forward and backward, in
+one pass over each image.
+
+The separate ops each stream the whole batch's activations through memory:
+for LeNet-5's first layer at batch 1000 that is 19 MB written by the
+convolution, read and written again by ReLU and read again by pooling,
+which cost as much as the convolution itself. Here each thread finishes one
+image at a time while its activations are still in cache: the ReLU is
+applied as the bias is added, and the pooled output is taken from the
+image's own activations. Evaluation keeps no activations at all.
+
+The results are those of conv2d, relu and maxpool2d applied in turn (the
+same GEMMs, and ties in a window go to the first maximum), except db, which
+is summed per image in float64.
+"""
+
+import numpy as np
+from numba import prange
+
+from ._common import as_float_array, out_size, pair
+from ._jit import jit
+from ._split import block, threads_for
+from .conv import _col2im, _im2col, _pad
+
+
+@jit
+def _bias_relu_pool(outT, transposed, b, k, OW, a, pooled):
+    """The image's GEMM result (outT: (P, F) when transposed, else already
+    in ``a``) -> a: (F, P) = relu(conv + b), and pooled: (F, QH, QW) its
+    k x k max pooling (k = 0: none)."""
+    F, P = a.shape
+    zero = a.dtype.type(0)
+    for f in range(F):
+        row = a[f]
+        bf = b[f]
+        if transposed:
+            for p in range(P):
+                v = outT[p, f] + bf
+                row[p] = v if v > zero else zero
+        else:
+            for p in range(P):
+                v = row[p] + bf
+                row[p] = v if v > zero else zero
+    if k == 0:
+        return
+    QH, QW = pooled.shape[1], pooled.shape[2]
+    for f in range(F):
+        row = a[f]
+        for qh in range(QH):
+            for qw in range(QW):
+                h0, w0 = qh * k, qw * k
+                best = row[h0 * OW + w0]
+                for i in range(k):
+                    for j in range(k):
+                        v = row[(h0 + i) * OW + w0 + j]
+                        if v > best:
+                            best = v
+                pooled[f, qh, qw] = best
+
+
+@jit(parallel=True)
+def _forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, k, nt, transposed, keep,
+                    acts, out):
+    """x: (N, C, H, W), w2: (F, C * HH * WW) -> acts: (N, F, OH * OW) =
+    relu(conv + b) when ``keep`` (else scratch), out: (N, F, QH, QW) pooled
+    (k = 0: out is unused and acts is the result)."""
+    N, C, H, W = x.shape
+    F, K = w2.shape
+    P = OH * OW
+    w2t = np.ascontiguousarray(w2.T)
+    for t in prange(nt):
+        lo, count = block(t, nt, N)
+        xp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
+        cols = np.empty((K, P), x.dtype)
+        outT = np.empty((P, F), x.dtype)
+        scratch = np.empty((F, P), x.dtype)
+        for n in range(lo, lo + count):
+            _pad(x[n], ph, pw, xp)
+            _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
+            a = acts[n] if keep else scratch
+            if transposed:
+                np.dot(cols.T, w2t, outT)
+            else:
+                np.dot(w2, cols, a)
+            _bias_relu_pool(outT, transposed, b, k, OW, a, out[n])
+
+
+@jit(parallel=True)
+def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_dx,
+                     dx, dw_parts, db_parts):
+    """acts: (N, F, OH * OW) from the forward pass; dout: (N, F, QH, QW), or
+    (N, F, 1, OH * OW) when k = 0 -> dx: (N, C, H, W), and per thread
+    dw_parts: (nt, C * HH * WW, F) (dw transposed) and db_parts: (nt, F)."""
+    N, C, H, W = x.shape
+    F, K = w2.shape
+    P = OH * OW
+    nt = dw_parts.shape[0]
+    w2t = np.ascontiguousarray(w2.T)
+    zero = x.dtype.type(0)
+    for t in prange(nt):
+        lo, count = block(t, nt, N)
+        dwt = dw_parts[t]
+        for kk in range(K):
+            for f in range(F):
+                dwt[kk, f] = 0
+        for f in range(F):
+            db_parts[t, f] = 0.0
+        xp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
+        dxp = np.empty((C, H + 2 * ph, W + 2 * pw), x.dtype)
+        cols = np.empty((K, P), x.dtype)
+        dcols = np.empty((K, P), x.dtype)
+        dz = np.empty((F, P), x.dtype)
+        tmp = np.empty((K, F), x.dtype)
+        for n in range(lo, lo + count):
+            a = acts[n]
+            d = dout[n]
+            if k == 0:
+                for f in range(F):
+                    for p in range(P):
+                        dz[f, p] = d[f, 0, p] if a[f, p] > zero else zero
+            else:
+                # Max pooling's scatter to each window's first maximum, then ReLU's mask.
+                for f in range(F):
+                    for p in range(P):
+                        dz[f, p] = 0
+                    row = a[f]
+                    for qh in range(d.shape[1]):
+                        for qw in range(d.shape[2]):
+                            h0, w0 = qh * k, qw * k
+                            at = h0 * OW + w0
+                            best = row[at]
+                            for i in range(k):
+                                for j in range(k):
+                                    q = (h0 + i) * OW + w0 + j
+                                    if row[q] > best:
+                                        best = row[q]
+                                        at = q
+                            dz[f, at] += d[f, qh, qw]
+                    for p in range(P):
+                        if row[p] <= zero:
+                            dz[f, p] = 0
+            for f in range(F):
+                s = 0.0
+                for p in range(P):
+                    s += dz[f, p]
+                db_parts[t, f] += s
+            _pad(x[n], ph, pw, xp)
+            _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
+            np.dot(cols, dz.T, tmp)
+            for kk in range(K):
+                for f in range(F):
+                    dwt[kk, f] += tmp[kk, f]
+            if need_dx:
+                np.dot(w2t, dz, dcols)
+                for c in range(C):
+                    for h in range(H + 2 * ph):
+                        for w in range(W + 2 * pw):
+                            dxp[c, h, w] = 0
+                _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp)
+                for c in range(C):
+                    for h in range(H):
+                        src = dxp[c, h + ph, pw:pw + W]
+                        dst = dx[n, c, h]
+                        for w in range(W):
+                            dst[w] = src[w]
+
+
+def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
+    """relu(conv2d(x, w, b, stride, pad)), then max pooling of pool x pool
+    windows with stride pool when pool > 0.
+
+    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,). Returns out: (N, F, QH, QW)
+    with QH = OH // pool (or (N, F, OH, OW) without pooling) and the cache
+    for backward; with keep=False (evaluation) the cache is None and no
+    activations are kept.
+    """
+    x = as_float_array(x, "x", 4)
+    w = as_float_array(w, "w", 4, x.dtype)
+    b = as_float_array(b, "b", 1, x.dtype)
+    N, C, H, W = x.shape
+    F, Cw, HH, WW = w.shape
+    if Cw != C:
+        raise ValueError(f"w has {Cw} input channels but x has {C}")
+    if b.shape != (F,):
+        raise ValueError(f"b must have shape ({F},), got {b.shape}")
+    pool = int(pool)
+    if pool < 0:
+        raise ValueError(f"pool must be >= 0, got {pool}")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(pad, "pad")
+    OH = out_size(H, HH, sh, ph, "conv2d")
+    OW = out_size(W, WW, sw, pw, "conv2d")
+    if pool:
+        out_size(OH, pool, pool, 0, "maxpool2d")
+        out_size(OW, pool, pool, 0, "maxpool2d")
+        out = np.empty((N, F, OH // pool, OW // pool), x.dtype)
+    else:
+        out = np.empty((N, F, 1, 1), x.dtype)  # unused
+    keep = keep or not pool  # without pooling the activations are the output
+    acts = np.empty((N if keep else 0, F, OH * OW), x.dtype)
+    if N:
+        _forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, pool,
+                        threads_for(N), F <= 32, keep, acts, out)
+    if not pool:
+        out = acts.reshape(N, F, OH, OW)
+    cache = (x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW)) if keep else None
+    return out, cache
+
+
+def conv2d_relu_pool_backward(dout, cache, need_dx=True):
+    """Gradients of conv2d_relu_pool_forward (which must have kept its cache).
+
+    dout: the output's shape. Returns dx: (N, C, H, W) (None when need_dx is
+    False), dw: (F, C, HH, WW) and db: (F,).
+    """
+    if cache is None:
+        raise ValueError("the forward pass ran with keep=False: there is nothing to differentiate")
+    x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW) = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    dout = as_float_array(dout, "dout", 4, x.dtype)
+    want = (N, F, OH // pool, OW // pool) if pool else (N, F, OH, OW)
+    if dout.shape != want:
+        raise ValueError(f"dout must have shape {want}, got {dout.shape}")
+    if not pool:
+        dout = dout.reshape(N, F, 1, OH * OW)
+    nt = threads_for(N)
+    dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)
+    db_parts = np.zeros((nt, F), np.float64)
+    dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
+    if N:
+        _backward_kernel(x, w.reshape(F, -1), acts, dout, HH, WW, sh, sw, ph, pw, OH, OW,
+                         pool, need_dx, dx, dw_parts, db_parts)
+    dw = np.ascontiguousarray(dw_parts.sum(axis=0).T).reshape(w.shape)
+    db = db_parts.sum(axis=0).astype(x.dtype)
+    return (dx if need_dx else None), dw, db
