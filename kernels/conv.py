@@ -115,6 +115,25 @@ def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, transpose
                         row[p] += bf
 
 
+@jit
+def _dx_image(dz, w2t, HH, WW, sh, sw, ph, pw, OH, OW, dcols, dxp, dxn):
+    """dx of one image: dcols = w2^T @ dz (dz: (F, OH * OW)), added back into
+    the zeroed padded image dxp: (C, Hp, Wp), cropped into dxn: (C, H, W)."""
+    C, H, W = dxn.shape
+    np.dot(w2t, dz, dcols)
+    for c in range(C):
+        for h in range(H + 2 * ph):
+            for w in range(W + 2 * pw):
+                dxp[c, h, w] = 0
+    _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp)
+    for c in range(C):
+        for h in range(H):
+            src = dxp[c, h + ph, pw:pw + W]
+            dst = dxn[c, h]
+            for w in range(W):
+                dst[w] = src[w]
+
+
 @jit(parallel=True)
 def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
                           dx, dw_parts):
@@ -144,30 +163,15 @@ def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
                 for f in range(F):
                     dwt[k, f] += tmp[k, f]
             if need_dx:
-                np.dot(w2t, dout[n], dcols)
-                for c in range(C):
-                    for h in range(H + 2 * ph):
-                        for w in range(W + 2 * pw):
-                            dxp[c, h, w] = 0
-                _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp)
-                for c in range(C):
-                    for h in range(H):
-                        src = dxp[c, h + ph, pw:pw + W]
-                        dst = dx[n, c, h]
-                        for w in range(W):
-                            dst[w] = src[w]
+                _dx_image(dout[n], w2t, HH, WW, sh, sw, ph, pw, OH, OW, dcols, dxp, dx[n])
 
 
-def conv2d_forward(x, w, b, stride=1, pad=0):
-    """2-D convolution (cross-correlation, as in every framework).
-
-    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,); stride and pad are an int or
-    an (h, w) pair. Returns out: (N, F, OH, OW) and the cache for backward.
-    """
+def check_conv_args(x, w, b, stride, pad):
+    """The checked arrays, (sh, sw), (ph, pw) and the output size (OH, OW)."""
     x = as_float_array(x, "x", 4)
     w = as_float_array(w, "w", 4, x.dtype)
     b = as_float_array(b, "b", 1, x.dtype)
-    N, C, H, W = x.shape
+    C, H, W = x.shape[1:]
     F, Cw, HH, WW = w.shape
     if Cw != C:
         raise ValueError(f"w has {Cw} input channels but x has {C}")
@@ -177,6 +181,18 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     ph, pw = pair(pad, "pad")
     OH = out_size(H, HH, sh, ph, "conv2d")
     OW = out_size(W, WW, sw, pw, "conv2d")
+    return x, w, b, (sh, sw), (ph, pw), (OH, OW)
+
+
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    """2-D convolution (cross-correlation, as in every framework).
+
+    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,); stride and pad are an int or
+    an (h, w) pair. Returns out: (N, F, OH, OW) and the cache for backward.
+    """
+    x, w, b, (sh, sw), (ph, pw), (OH, OW) = check_conv_args(x, w, b, stride, pad)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
     out = np.empty((N, F, OH * OW), x.dtype)
     if N:
         _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW,

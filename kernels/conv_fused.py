@@ -17,10 +17,10 @@ is summed per image in float64.
 import numpy as np
 from numba import prange
 
-from ._common import as_float_array, out_size, pair
+from ._common import as_float_array, out_size
 from ._jit import jit
 from ._split import block, threads_for
-from .conv import _col2im, _im2col, _pad
+from .conv import _dx_image, _im2col, _pad, check_conv_args
 
 
 @jit
@@ -151,18 +151,7 @@ def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_
                 for f in range(F):
                     dwt[kk, f] += tmp[kk, f]
             if need_dx:
-                np.dot(w2t, dz, dcols)
-                for c in range(C):
-                    for h in range(H + 2 * ph):
-                        for w in range(W + 2 * pw):
-                            dxp[c, h, w] = 0
-                _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp)
-                for c in range(C):
-                    for h in range(H):
-                        src = dxp[c, h + ph, pw:pw + W]
-                        dst = dx[n, c, h]
-                        for w in range(W):
-                            dst[w] = src[w]
+                _dx_image(dz, w2t, HH, WW, sh, sw, ph, pw, OH, OW, dcols, dxp, dx[n])
 
 
 def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
@@ -174,22 +163,12 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     for backward; with keep=False (evaluation) the cache is None and no
     activations are kept.
     """
-    x = as_float_array(x, "x", 4)
-    w = as_float_array(w, "w", 4, x.dtype)
-    b = as_float_array(b, "b", 1, x.dtype)
+    x, w, b, (sh, sw), (ph, pw), (OH, OW) = check_conv_args(x, w, b, stride, pad)
     N, C, H, W = x.shape
-    F, Cw, HH, WW = w.shape
-    if Cw != C:
-        raise ValueError(f"w has {Cw} input channels but x has {C}")
-    if b.shape != (F,):
-        raise ValueError(f"b must have shape ({F},), got {b.shape}")
+    F, _, HH, WW = w.shape
     pool = int(pool)
     if pool < 0:
         raise ValueError(f"pool must be >= 0, got {pool}")
-    sh, sw = pair(stride, "stride")
-    ph, pw = pair(pad, "pad")
-    OH = out_size(H, HH, sh, ph, "conv2d")
-    OW = out_size(W, WW, sw, pw, "conv2d")
     if pool:
         out_size(OH, pool, pool, 0, "maxpool2d")
         out_size(OW, pool, pool, 0, "maxpool2d")
