@@ -58,6 +58,34 @@ def _bias_relu_pool(outT, transposed, b, k, OW, a, pooled):
                 pooled[f, qh, qw] = best
 
 
+@jit
+def _pool_transposed(outT, b, k, OW, band, pooled):
+    """k x k max pooling of relu(conv + b) straight from the GEMM result
+    outT: (P, F) -> pooled: (F, QH, QW). Pooling the raw sums and then adding
+    b and applying ReLU gives the same values (neither reorders two numbers).
+    Each band of k output rows is reduced to one row over contiguous memory
+    first, so the loop vectorises; band: (OW * F,) scratch."""
+    F = outT.shape[1]
+    QH, QW = pooled.shape[1], pooled.shape[2]
+    L = OW * F
+    zero = outT.dtype.type(0)
+    for qh in range(QH):
+        top = outT[qh * k * OW:(qh * k + 1) * OW].reshape(L)
+        for e in range(L):
+            band[e] = top[e]
+        for i in range(1, k):
+            nxt = outT[(qh * k + i) * OW:(qh * k + i + 1) * OW].reshape(L)
+            for e in range(L):
+                band[e] = max(band[e], nxt[e])
+        for qw in range(QW):
+            for f in range(F):
+                m = band[qw * k * F + f]
+                for j in range(1, k):
+                    m = max(m, band[(qw * k + j) * F + f])
+                v = m + b[f]
+                pooled[f, qh, qw] = v if v > zero else zero
+
+
 @jit(parallel=True)
 def _forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, k, nt, transposed, keep,
                     acts, out):
@@ -74,12 +102,18 @@ def _forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, k, nt, transposed,
         cols = np.empty((K, P), x.dtype)
         outT = np.empty((P, F), x.dtype)
         scratch = np.empty((F, P), x.dtype)
+        band = np.empty(OW * F, x.dtype)
         for n in range(lo, lo + count):
             _pad(x[n], ph, pw, xp)
             _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             a = acts[n] if keep else scratch
             if transposed:
                 np.dot(cols.T, w2t, outT)
+                if k > 0:
+                    _pool_transposed(outT, b, k, OW, band, out[n])
+                    if keep:  # the activations, for backward
+                        _bias_relu_pool(outT, True, b, 0, OW, a, out[n])
+                    continue
             else:
                 np.dot(w2, cols, a)
             _bias_relu_pool(outT, transposed, b, k, OW, a, out[n])
