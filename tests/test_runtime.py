@@ -98,7 +98,7 @@ def test_short_samples_never_load_numba(tmp_path):
             "try:\n    cli(['sample', sys.argv[1], '--len', sys.argv[2]])\n"
             "except SystemExit as e:\n    assert e.code == 0, e.code\n"
             "print('numba' in sys.modules, file=sys.stderr)")
-    for length, loaded in (("200", "False"), ("20000", "True")):
+    for length, loaded in (("200", "False"), ("5000", "True")):
         out = subprocess.run([sys.executable, "-c", code, str(lm), length], capture_output=True,
                              text=True, timeout=300)
         assert out.returncode == 0, out.stderr
