@@ -16,22 +16,22 @@ def draw(model, expected, prime, n, seed, **kw):
     return ids, s
 
 
+# float32 only, the type models are trained and sampled in (a float64 run
+# would also compile a float64 variant of the kernel, for ~8 s of CI).
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kw", [{}, {"temperature": 0.7}, {"temperature": 2.0, "top_k": 3},
                                 {"greedy": True}], ids=["t1", "t0.7", "top3", "argmax"])
-def test_numpy_and_fused_draw_the_same_characters(cell, dtype, kw):
-    m = CharLM(11, cell=cell, hidden=24, layers=2, dtype=dtype).init(np.random.default_rng(2))
+def test_numpy_and_fused_draw_the_same_characters(cell, kw):
+    m = CharLM(11, cell=cell, hidden=24, layers=2).init(np.random.default_rng(2))
     prime = np.array([3, 1, 4, 1, 5])
     fused, a = draw(m, None, prime, 300, 7, **kw)
     plain, b = draw(m, 1, prime, 300, 7, **kw)
     assert a.fused and not b.fused
-    # float32: the kernel's tanh approximation moves the scores by ~1e-7, far
-    # too little to move a draw in 300 characters of this model.
+    # The kernel's tanh approximation moves the scores by ~1e-7, far too
+    # little to move a draw in 300 characters of this model.
     assert np.array_equal(fused, plain)
-    tol = 1e-12 if dtype == np.float64 else 1e-5
-    np.testing.assert_allclose(a.h, b.h, atol=tol)
-    np.testing.assert_allclose(a.logits, b.logits, atol=tol)
+    np.testing.assert_allclose(a.h, b.h, atol=1e-5)
+    np.testing.assert_allclose(a.logits, b.logits, atol=1e-5)
 
 
 def test_the_kernel_is_used_from_fused_from_characters():
