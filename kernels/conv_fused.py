@@ -7,7 +7,7 @@ convolution, read and written again by ReLU and read again by pooling,
 which cost as much as the convolution itself. Here each thread finishes one
 image at a time while its activations are still in cache: the ReLU is
 applied as the bias is added, and the pooled output is taken from the
-image's own activations. Evaluation keeps no activations at all.
+image's own GEMM result. Evaluation keeps no activations at all.
 
 The results are those of conv2d, relu and maxpool2d applied in turn (the
 same GEMMs, and ties in a window go to the first maximum), except db, which
