@@ -95,14 +95,21 @@ def wait_for(path, proc, timeout=120):
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_saves_and_says_how_to_resume(tmp_path, sig, code):
+def start_long_lm_run(tmp_path):
+    """A train-charlm process far from its last step, once its first
+    checkpoint (lm.npz) is on disk."""
     corpus = tmp_path / "text.txt"
     corpus.write_text(TEXT)
     args = ["train-charlm", corpus, "--hidden", 12, "--batch-size", 3, "--seq-len", 10,
             "--steps", 200000, "--eval-every", 5, "--out", tmp_path / "lm.npz"]
     proc = spawn(args, tmp_path)
     wait_for(tmp_path / "lm.npz", proc)
+    return proc
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_and_says_how_to_resume(tmp_path, sig, code):
+    proc = start_long_lm_run(tmp_path)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err.decode()
@@ -119,12 +126,7 @@ def test_a_signal_saves_and_says_how_to_resume(tmp_path, sig, code):
 
 
 def test_ctrl_c_twice_aborts_and_keeps_the_checkpoint(tmp_path):
-    corpus = tmp_path / "text.txt"
-    corpus.write_text(TEXT)
-    args = ["train-charlm", corpus, "--hidden", 12, "--batch-size", 3, "--seq-len", 10,
-            "--steps", 200000, "--eval-every", 5, "--out", tmp_path / "lm.npz"]
-    proc = spawn(args, tmp_path)
-    wait_for(tmp_path / "lm.npz", proc)
+    proc = start_long_lm_run(tmp_path)
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
