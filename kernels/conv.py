@@ -17,6 +17,7 @@ from numba import prange
 from ._common import as_float_array, out_size, pair
 from ._jit import jit
 from ._split import block, threads_for
+from .conv_lanes import lanes_forward, lanes_suit
 
 
 @jit
@@ -194,7 +195,9 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     out = np.empty((N, F, OH * OW), x.dtype)
-    if N:
+    if lanes_suit(C, HH, WW, (sh, sw)):
+        lanes_forward(x, w, b, (ph, pw), False, 0, out, out.reshape(N, F, 1, OH * OW))
+    elif N:
         _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW,
                              threads_for(N), F <= 32, out)
     return out.reshape(N, F, OH, OW), (x, w, (sh, sw), (ph, pw))

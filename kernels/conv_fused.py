@@ -21,6 +21,7 @@ from ._common import as_float_array, out_size
 from ._jit import jit
 from ._split import block, threads_for
 from .conv import _dx_image, _im2col, _pad, check_conv_args
+from .conv_lanes import lanes_forward, lanes_suit
 
 
 @jit
@@ -211,7 +212,9 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
         out = np.empty((N, F, 1, 1), x.dtype)  # unused
     keep = keep or not pool  # without pooling the activations are the output
     acts = np.empty((N if keep else 0, F, OH * OW), x.dtype)
-    if N:
+    if lanes_suit(C, HH, WW, (sh, sw)):
+        lanes_forward(x, w, b, (ph, pw), True, pool, acts, out)
+    elif N:
         _forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, pool,
                         threads_for(N), F <= 32, keep, acts, out)
     if not pool:
