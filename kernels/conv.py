@@ -17,7 +17,7 @@ from numba import prange
 from ._common import as_float_array, out_size, pair
 from ._jit import jit
 from ._split import block, threads_for
-from .conv_lanes import lanes_forward, lanes_suit
+from .conv_lanes import lanes_backward, lanes_forward, lanes_suit, lanes_suit_backward
 
 
 @jit
@@ -217,6 +217,10 @@ def conv2d_backward(dout, cache, need_dx=True):
     OW = (W + 2 * pw - WW) // sw + 1
     if dout.shape != (N, F, OH, OW):
         raise ValueError(f"dout must have shape {(N, F, OH, OW)}, got {dout.shape}")
+    db = dout.sum(axis=(0, 2, 3))
+    if lanes_suit_backward(C, F, HH, WW, (sh, sw), (ph, pw)):
+        dx, dw = lanes_backward(x, w, dout, (ph, pw), need_dx)
+        return dx, dw, db
     nt = threads_for(N)
     dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
@@ -224,5 +228,4 @@ def conv2d_backward(dout, cache, need_dx=True):
         _conv_backward_kernel(x, w.reshape(F, -1), dout.reshape(N, F, OH * OW), HH, WW,
                               sh, sw, ph, pw, OH, OW, need_dx, dx, dw_parts)
     dw = np.ascontiguousarray(dw_parts.sum(axis=0).T).reshape(w.shape)
-    db = dout.sum(axis=(0, 2, 3))
     return (dx if need_dx else None), dw, db

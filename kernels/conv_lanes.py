@@ -1,5 +1,6 @@
-"""Stride-1 convolution over lanes of eight images, for layers with few
-input channels (both of LeNet-5's, a small ResNet's first stage).
+"""Stride-1 convolution over lanes of eight images, forward and backward,
+for layers with few taps (both of LeNet-5's, a small ResNet's first two
+stages).
 
 im2col + GEMM suits wide layers. With few taps (C * HH * WW) the GEMM is
 skinny: LeNet-5's first layer multiplies by a 25 x 6 matrix, and the time
@@ -7,14 +8,17 @@ goes into writing and reading the columns. Here eight images are interleaved
 in the innermost axis, X: (C, (Hp * Wp + WW) * 8), so each output position's
 eight lanes fill one AVX2 register, and each tap of the kernel is the whole
 flattened image shifted by (i * Wp + j) * 8 elements. One loop over all
-OH * Wp * 8 positions then does a kernel row's taps for two filters at once;
-the Wp - OW columns past each output row are computed and dropped.
+OH * Wp * 8 positions then adds a kernel row's taps for two or three
+filters, which share each load of X; the Wp - OW columns past each output
+row are computed and dropped. dx is the same convolution of dout with the
+flipped kernels, and dw sums products of the same shifted rows.
 
-Measured here (float32, 2 threads, forward with ReLU and 2 x 2 pooling):
-LeNet-5 at batch 1000, conv1 7 ms against 20 ms for im2col + GEMM and
-conv2 9 ms against 17 ms; 3 x 3 at batch 64, 16 channels at 28 x 28
-4.4 ms against 6.5 ms, 32 channels at 14 x 14 3.9 against 5.4, but 64
-channels at 8 x 8 5.8 against 5.1. Hence the MAX_TAPS limit.
+Measured here (float32, 2 threads, best of 25, lanes against im2col + GEMM):
+3 x 3 at batch 64, 16 channels at 28 x 28: forward 3.5 ms against 6.6,
+backward 7.0 against 10.5; 32 channels at 14 x 14: 3.1 against 4.5, 6.1
+against 8.0; 64 channels at 7 x 7: 4.0 against 4.0, 7.7 against 7.5, hence
+MAX_TAPS. LeNet-5 at batch 1000, forward with ReLU and pooling: conv1 7 ms
+against 20, conv2 9 ms against 17.
 """
 
 import numpy as np
@@ -23,16 +27,26 @@ from numba import prange
 from ._jit import jit
 from ._split import block, threads_for
 
-LANES = 8
 # Above this many taps per output (C * HH * WW) the GEMM wins.
 MAX_TAPS = 288
 # contract lets a * b + c become one fused multiply-add; nothing is reordered.
 FAST = {"contract"}
+# The weight gradient's sums over positions vectorise only if they may be
+# reordered (as BLAS reorders them).
+SUMS = {"contract", "reassoc"}
 
 
 def lanes_suit(C, HH, WW, stride):
-    """Whether a layer should take this path rather than im2col + GEMM."""
+    """Whether a layer's forward pass should take this path rather than
+    im2col + GEMM."""
     return tuple(stride) == (1, 1) and C * HH * WW <= MAX_TAPS
+
+
+def lanes_suit_backward(C, F, HH, WW, stride, pad):
+    """Whether its backward pass should: dx is a convolution with F taps per
+    kernel position, so F must be small too, and the padding at most HH - 1."""
+    return (lanes_suit(C, HH, WW, stride) and F * HH * WW <= MAX_TAPS
+            and pad[0] < HH and pad[1] < WW)
 
 
 @jit(fastmath=FAST)
@@ -62,15 +76,19 @@ def _row2(a0, a1, X, off, wr, vr, L):
         x0, x1, x2 = X[off:off + L], X[off + 8:off + 8 + L], X[off + 16:off + 16 + L]
         x3, x4 = X[off + 24:off + 24 + L], X[off + 32:off + 32 + L]
         for q in range(L):
-            a0[q] += w0 * x0[q] + w1 * x1[q] + w2 * x2[q] + w3 * x3[q] + w4 * x4[q]
-            a1[q] += v0 * x0[q] + v1 * x1[q] + v2 * x2[q] + v3 * x3[q] + v4 * x4[q]
+            # Loaded once for both filters: read after the store to a0,
+            # LLVM would load them again (it cannot rule out aliasing).
+            u0, u1, u2, u3, u4 = x0[q], x1[q], x2[q], x3[q], x4[q]
+            a0[q] += w0 * u0 + w1 * u1 + w2 * u2 + w3 * u3 + w4 * u4
+            a1[q] += v0 * u0 + v1 * u1 + v2 * u2 + v3 * u3 + v4 * u4
     elif WW == 3:
         w0, w1, w2 = wr[0], wr[1], wr[2]
         v0, v1, v2 = vr[0], vr[1], vr[2]
         x0, x1, x2 = X[off:off + L], X[off + 8:off + 8 + L], X[off + 16:off + 16 + L]
         for q in range(L):
-            a0[q] += w0 * x0[q] + w1 * x1[q] + w2 * x2[q]
-            a1[q] += v0 * x0[q] + v1 * x1[q] + v2 * x2[q]
+            u0, u1, u2 = x0[q], x1[q], x2[q]
+            a0[q] += w0 * u0 + w1 * u1 + w2 * u2
+            a1[q] += v0 * u0 + v1 * u1 + v2 * u2
     else:
         _row(a0, X, off, wr, L)
         _row(a1, X, off, vr, L)
@@ -92,25 +110,47 @@ def _load(x, n0, nb, ph, pw, Wp, X):
 
 
 @jit(fastmath=FAST)
+def _row3(a0, a1, a2, X, off, wr, vr, ur, L):
+    """_row for three filters and a 3-wide kernel: nine weights, three
+    accumulators and three inputs fill 15 of the 16 AVX2 registers, and each
+    load of X serves three filters (two: 20% slower)."""
+    w0, w1, w2 = wr[0], wr[1], wr[2]
+    v0, v1, v2 = vr[0], vr[1], vr[2]
+    t0, t1, t2 = ur[0], ur[1], ur[2]
+    x0, x1, x2 = X[off:off + L], X[off + 8:off + 8 + L], X[off + 16:off + 16 + L]
+    for q in range(L):
+        u0, u1, u2 = x0[q], x1[q], x2[q]
+        a0[q] += w0 * u0 + w1 * u1 + w2 * u2
+        a1[q] += v0 * u0 + v1 * u1 + v2 * u2
+        a2[q] += t0 * u0 + t1 * u1 + t2 * u2
+
+
+@jit(fastmath=FAST)
 def _convolve(X, w, b, Wp, acc):
     """acc: (F, OH * Wp * 8) = b + the convolution of the lanes in X."""
-    F, C, HH = w.shape[0], w.shape[1], w.shape[2]
+    F, C, HH, WW = w.shape
     L = acc.shape[1]
-    for f in range(0, F, 2):
-        two = f + 1 < F
-        a0 = acc[f]
-        a1 = acc[f + 1] if two else acc[f]
+    for f in range(F):
+        a = acc[f]
+        bf = b[f]
         for q in range(L):
-            a0[q] = b[f]
-        if two:
-            for q in range(L):
-                a1[q] = b[f + 1]
+            a[q] = bf
+    group = 3 if WW == 3 else 2
+    f = 0
+    while f < F:
+        n = min(group, F - f)
         for c in range(C):
+            Xc = X[c]
             for i in range(HH):
-                if two:
-                    _row2(a0, a1, X[c], i * Wp * 8, w[f, c, i], w[f + 1, c, i], L)
+                off = i * Wp * 8
+                if n == 3:
+                    _row3(acc[f], acc[f + 1], acc[f + 2], Xc, off, w[f, c, i], w[f + 1, c, i],
+                          w[f + 2, c, i], L)
+                elif n == 2:
+                    _row2(acc[f], acc[f + 1], Xc, off, w[f, c, i], w[f + 1, c, i], L)
                 else:
-                    _row(a0, X[c], i * Wp * 8, w[f, c, i], L)
+                    _row(acc[f], Xc, off, w[f, c, i], L)
+        f += n
 
 
 @jit
@@ -168,6 +208,132 @@ def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out):
             _load(x, n0, nb, ph, pw, Wp, X)
             _convolve(X, w, b, Wp, acc)
             _store(acc, n0, nb, OW, Wp, relu, k, acts, out)
+
+
+@jit(fastmath=SUMS)
+def _dw_row3(d0, d1, d2, X, off, o0, o1, o2):
+    """o_k[j] += sum_q d_k[q] X[off + 8 j + q] for three filters' output
+    gradients d_k and a 3-wide kernel row: nine sums in registers."""
+    L = d0.shape[0]
+    x0, x1, x2 = X[off:off + L], X[off + 8:off + 8 + L], X[off + 16:off + 16 + L]
+    zero = d0.dtype.type(0)
+    s0 = s1 = s2 = t0 = t1 = t2 = r0 = r1 = r2 = zero
+    for q in range(L):
+        u0, u1, u2 = x0[q], x1[q], x2[q]
+        e0, e1, e2 = d0[q], d1[q], d2[q]
+        s0 += e0 * u0
+        s1 += e0 * u1
+        s2 += e0 * u2
+        t0 += e1 * u0
+        t1 += e1 * u1
+        t2 += e1 * u2
+        r0 += e2 * u0
+        r1 += e2 * u1
+        r2 += e2 * u2
+    o0[0] += s0
+    o0[1] += s1
+    o0[2] += s2
+    o1[0] += t0
+    o1[1] += t1
+    o1[2] += t2
+    o2[0] += r0
+    o2[1] += r1
+    o2[2] += r2
+
+
+@jit(fastmath=SUMS)
+def _dw_row2(d0, d1, X, off, o0, o1):
+    """_dw_row3 for two filters (d1 is d0 and o1 is ignored for one) and any width."""
+    L = d0.shape[0]
+    zero = d0.dtype.type(0)
+    for j in range(o0.shape[0]):
+        xj = X[off + 8 * j:off + 8 * j + L]
+        s = t = zero
+        for q in range(L):
+            u = xj[q]
+            s += d0[q] * u
+            t += d1[q] * u
+        o0[j] += s
+        o1[j] += t
+
+
+@jit
+def _dw_sums(X, D, Wp, dwt):
+    """dwt: (F, C, HH, WW) += sum_q D[f, q] X[c, (i Wp + j) 8 + q], D: (F, L)
+    the output gradient in the lanes layout, zero past each row's OW columns."""
+    F, C, HH, WW = dwt.shape
+    scratch = np.empty(WW, dwt.dtype)
+    f = 0
+    while f < F:
+        n = 3 if WW == 3 and f + 3 <= F else min(2, F - f)
+        for c in range(C):
+            for i in range(HH):
+                off = i * Wp * 8
+                if n == 3:
+                    _dw_row3(D[f], D[f + 1], D[f + 2], X[c], off, dwt[f, c, i],
+                             dwt[f + 1, c, i], dwt[f + 2, c, i])
+                elif n == 2:
+                    _dw_row2(D[f], D[f + 1], X[c], off, dwt[f, c, i], dwt[f + 1, c, i])
+                else:
+                    _dw_row2(D[f], D[f], X[c], off, dwt[f, c, i], scratch)
+        f += n
+
+
+@jit(parallel=True)
+def _backward_kernel(x, wt, dout, ph, pw, need_dx, dx, dw_parts):
+    """x: (N, C, H, W), wt: (C, F, HH, WW) the kernels flipped and transposed,
+    dout: (N, F, OH, OW) -> dx: (N, C, H * W) when need_dx, and dw_parts:
+    (nt, F, C, HH, WW), one partial weight gradient per thread.
+
+    At stride 1, dx is the convolution of dout, padded by HH - 1 - ph, with
+    the flipped kernels, so it goes through _convolve as well."""
+    N, C, H, W = x.shape
+    F, HH, WW = wt.shape[1], wt.shape[2], wt.shape[3]
+    OH, OW = dout.shape[2], dout.shape[3]
+    Wp, Wq = W + 2 * pw, OW + 2 * (WW - 1 - pw)
+    qh, qw = HH - 1 - ph, WW - 1 - pw
+    nt = dw_parts.shape[0]
+    blocks = (N + 7) // 8
+    no_bias = np.zeros(C, x.dtype)
+    unused = np.empty((0, 0, 0, 0), x.dtype)
+    for t in prange(nt):
+        lo, count = block(t, nt, blocks)
+        dwt = dw_parts[t]
+        dwt[:] = 0
+        X = np.zeros((C, ((H + 2 * ph) * Wp + WW) * 8), x.dtype)
+        D = np.zeros((F, OH * Wp * 8), x.dtype)
+        Dq = np.zeros((F if need_dx else 0, ((OH + 2 * qh) * Wq + WW) * 8), x.dtype)
+        acc = np.empty((C if need_dx else 0, H * Wq * 8), x.dtype)
+        for blk in range(lo, lo + count):
+            n0 = blk * 8
+            nb = min(8, N - n0)
+            if nb < 8:  # lanes past the batch must add nothing to dw
+                D[:] = 0
+            _load(x, n0, nb, ph, pw, Wp, X)
+            _load(dout, n0, nb, 0, 0, Wp, D)
+            _dw_sums(X, D, Wp, dwt)
+            if need_dx:
+                _load(dout, n0, nb, qh, qw, Wq, Dq)
+                _convolve(Dq, wt, no_bias, Wq, acc)
+                _store(acc, n0, nb, W, Wq, False, 0, dx, unused)
+
+
+def lanes_backward(x, w, dout, pad, need_dx):
+    """(dx: (N, C, H, W) or None, dw: (F, C, HH, WW)) of a stride-1
+    convolution of x: (N, C, H, W) with w: (F, C, HH, WW) and padding
+    pad = (ph, pw), for dout: (N, F, OH, OW). Needs pad < the kernel size on
+    each axis (lanes_suit_backward); the caller checks the arguments."""
+    N, C, H, W = x.shape
+    nt = threads_for((N + 7) // 8)
+    dw_parts = np.empty((nt,) + w.shape, x.dtype)
+    dx = np.empty((N if need_dx else 0, C, H * W), x.dtype)
+    wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    if N:
+        _backward_kernel(x, wt, dout, pad[0], pad[1], need_dx, dx, dw_parts)
+    else:
+        dw_parts[:] = 0
+    dw = dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)
+    return (dx.reshape(N, C, H, W) if need_dx else None), dw
 
 
 def lanes_forward(x, w, b, pad, relu, pool, acts, out):

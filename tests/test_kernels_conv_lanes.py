@@ -1,14 +1,17 @@
 """The lanes path of stride-1 convolution (kernels/conv_lanes.py) against the
-plain-numpy reference and against the im2col + GEMM path it stands in for:
-batches that leave a block of eight part-filled, odd filter counts, every
-kernel width it special-cases, padding, pooling and the kept activations."""
+plain-numpy reference and against the im2col + GEMM path it stands in for,
+forward and backward: batches that leave a block of eight part-filled,
+filter counts that leave a group of three short, every kernel width it
+special-cases, padding, pooling and the kept activations."""
 
 import numpy as np
 import pytest
 
 import reference as ref
+from gradcheck import check_grad, grid, numeric_grad_array
 from gradcheck import threads  # noqa: F401  (fixture)
-from nnlab.kernels import conv2d_forward, conv2d_relu_pool_forward, conv_lanes
+from nnlab.kernels import conv2d_backward, conv2d_forward, conv2d_relu_pool_forward, conv_lanes
+from nnlab.kernels._common import pair
 
 SHAPES = [  # N, C, H, W, F, HH, WW, pad
     pytest.param(1, 1, 6, 6, 1, 3, 3, 1, id="one-image-one-filter"),
@@ -17,6 +20,7 @@ SHAPES = [  # N, C, H, W, F, HH, WW, pad
     pytest.param(7, 3, 7, 5, 4, 3, 3, 1, id="3x3-non-square"),
     pytest.param(8, 2, 6, 7, 3, 2, 4, (1, 2), id="2x4-uneven-pad"),
     pytest.param(3, 4, 5, 5, 2, 1, 1, 0, id="1x1"),
+    pytest.param(10, 3, 6, 6, 7, 3, 3, 1, id="3x3-seven-filters"),
 ]
 
 
@@ -47,6 +51,45 @@ def test_conv_matches_reference_and_gemm(threads, dtype, rtol, N, C, H, W, F, HH
     monkeypatch.setattr(conv_lanes, "MAX_TAPS", -1)
     gemm = conv2d_forward(x, w, b, 1, pad)[0]
     np.testing.assert_allclose(lanes, gemm, rtol=0, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("N,C,H,W,F,HH,WW,pad", SHAPES)
+def test_backward_matches_reference_and_gemm(threads, dtype, rtol, N, C, H, W, F, HH, WW, pad,
+                                             monkeypatch):
+    x, w, b = data(dtype, N, C, H, W, F, HH, WW, seed=4)
+    assert conv_lanes.lanes_suit_backward(C, F, HH, WW, (1, 1), pair(pad, "pad"))
+    out, cache = conv2d_forward(x, w, b, 1, pad)
+    dout = np.random.default_rng(5).standard_normal(out.shape).astype(dtype)
+    dx, dw, db = conv2d_backward(dout, cache)
+    f64 = [a.astype(np.float64) for a in (dout, x, w)]
+    rdx, rdw, _ = ref.conv2d_backward(*f64, 1, pad)
+    for got, want in ((dx, rdx), (dw, rdw)):
+        np.testing.assert_allclose(got, want, rtol=0, atol=rtol * np.abs(want).max())
+    assert conv2d_backward(dout, cache, need_dx=False)[0] is None
+    np.testing.assert_array_equal(conv2d_backward(dout, cache, need_dx=False)[1], dw)
+    monkeypatch.setattr(conv_lanes, "MAX_TAPS", -1)
+    gdx, gdw, _ = conv2d_backward(dout, cache)
+    np.testing.assert_allclose(dx, gdx, rtol=0, atol=rtol * np.abs(rdx).max())
+    np.testing.assert_allclose(dw, gdw, rtol=0, atol=rtol * np.abs(rdw).max())
+
+
+@pytest.mark.parametrize("F", [1, 2, 4, 5])
+def test_gradcheck(threads, F):
+    """float64 central differences through both lanes kernels (3 x 3, so
+    the filters go in groups of three with one or two left over)."""
+    rng = np.random.default_rng(F)
+    x, w, b = grid(rng, (9, 2, 5, 4)), grid(rng, (F, 2, 3, 3)), grid(rng, F)
+    out, cache = conv2d_forward(x.copy(), w.copy(), b.copy(), 1, 1)
+    R = grid(rng, out.shape)
+    dx, dw, db = conv2d_backward(R, cache)
+
+    def f():
+        return conv2d_forward(x, w, b, 1, 1)[0]
+
+    check_grad("lanes dx", dx, numeric_grad_array(f, x, R))
+    check_grad("lanes dw", dw, numeric_grad_array(f, w, R))
+    check_grad("lanes db", db, numeric_grad_array(f, b, R))
 
 
 @pytest.mark.parametrize("pool", [0, 2, 3])
@@ -97,6 +140,9 @@ def test_which_layers_take_the_lanes_path():
     assert conv_lanes.lanes_suit(32, 3, 3, (1, 1))
     assert not conv_lanes.lanes_suit(64, 3, 3, (1, 1))   # wide: GEMM wins
     assert not conv_lanes.lanes_suit(1, 3, 3, (2, 2))    # strided
+    assert conv_lanes.lanes_suit_backward(16, 16, 3, 3, (1, 1), (1, 1))
+    assert not conv_lanes.lanes_suit_backward(6, 16, 5, 5, (1, 1), (0, 0))  # dx: 400 taps
+    assert not conv_lanes.lanes_suit_backward(1, 2, 3, 3, (1, 1), (3, 0))   # pad >= kernel
 
 
 def test_empty_batch():
