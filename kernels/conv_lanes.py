@@ -1,23 +1,25 @@
 """Stride-1 convolution over lanes of eight images, forward and backward,
-for layers with few taps (both of LeNet-5's, a small ResNet's first two
-stages).
+for layers with few taps (both of LeNet-5's, every stride-1 layer of the
+default ResNet).
 
 im2col + GEMM suits wide layers. With few taps (C * HH * WW) the GEMM is
 skinny: LeNet-5's first layer multiplies by a 25 x 6 matrix, and the time
 goes into writing and reading the columns. Here eight images are interleaved
-in the innermost axis, X: (C, (Hp * Wp + WW) * 8), so each output position's
-eight lanes fill one AVX2 register, and each tap of the kernel is the whole
-flattened image shifted by (i * Wp + j) * 8 elements. One loop over all
+in the innermost axis, X: (C, (Hp * Wp + ...) * 8) with rows of Wp = W + pw
+(a row's right border is the next row's left one), so each output
+position's eight lanes fill one AVX2 register, and each tap of the kernel
+is the whole flattened image shifted by (i * Wp + j) * 8 elements. One loop over all
 OH * Wp * 8 positions then adds a kernel row's taps for two or three
 filters, which share each load of X; the Wp - OW columns past each output
 row are computed and dropped. dx is the same convolution of dout with the
 flipped kernels, and dw sums products of the same shifted rows.
 
-Measured here (float32, 2 threads, best of 25, lanes against im2col + GEMM):
-3 x 3 at batch 64, 16 channels at 28 x 28: forward 3.5 ms against 6.6,
-backward 7.0 against 10.5; 32 channels at 14 x 14: 3.1 against 4.5, 6.1
-against 8.0; 64 channels at 7 x 7: 4.0 against 4.0, 7.7 against 7.5, hence
-MAX_TAPS. LeNet-5 at batch 1000, forward with ReLU and pooling: conv1 7 ms
+Measured here (float32, 2 threads, best of 25, lanes against im2col + GEMM,
+3 x 3 kernels at batch 64, forward then backward): 16 channels at 28 x 28
+3.3 ms against 6.3, 6.7 against 10.1; 32 channels at 14 x 14 3.1 against
+4.8, 5.9 against 8.5; 64 channels at 7 x 7 3.7 against 4.3, 7.5 against
+8.2; 96 channels at 7 x 7 7.9 against 7.7, 15.8 against 15.6, hence
+MAX_TAPS. LeNet-5 at batch 1000, forward with ReLU and pooling: conv1 6 ms
 against 20, conv2 9 ms against 17.
 """
 
@@ -28,7 +30,7 @@ from ._jit import jit
 from ._split import block, threads_for
 
 # Above this many taps per output (C * HH * WW) the GEMM wins.
-MAX_TAPS = 288
+MAX_TAPS = 576
 # contract lets a * b + c become one fused multiply-add; nothing is reordered.
 FAST = {"contract"}
 # The weight gradient's sums over positions vectorise only if they may be
@@ -195,12 +197,13 @@ def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out):
     OH * OW) and, for k > 0, out: (N, F, QH, QW), as _store describes."""
     N, C, H, W = x.shape
     F, HH, WW = w.shape[0], w.shape[2], w.shape[3]
-    Hp, Wp = H + 2 * ph, W + 2 * pw
-    OH, OW = Hp - HH + 1, Wp - WW + 1
+    # Rows share their padding: a row's right border is the next one's left.
+    Hp, Wp = H + 2 * ph, W + pw
+    OH, OW = Hp - HH + 1, W + 2 * pw - WW + 1
     blocks = (N + 7) // 8
     for t in prange(nt):
         lo, count = block(t, nt, blocks)
-        X = np.zeros((C, (Hp * Wp + WW) * 8), x.dtype)
+        X = np.zeros((C, (Hp * Wp + WW + pw) * 8), x.dtype)
         acc = np.empty((F, OH * Wp * 8), x.dtype)
         for blk in range(lo, lo + count):
             n0 = blk * 8
@@ -290,8 +293,8 @@ def _backward_kernel(x, wt, dout, ph, pw, need_dx, dx, dw_parts):
     N, C, H, W = x.shape
     F, HH, WW = wt.shape[1], wt.shape[2], wt.shape[3]
     OH, OW = dout.shape[2], dout.shape[3]
-    Wp, Wq = W + 2 * pw, OW + 2 * (WW - 1 - pw)
     qh, qw = HH - 1 - ph, WW - 1 - pw
+    Wp, Wq = W + pw, OW + qw  # shared borders, as in _forward_kernel
     nt = dw_parts.shape[0]
     blocks = (N + 7) // 8
     no_bias = np.zeros(C, x.dtype)
@@ -300,9 +303,9 @@ def _backward_kernel(x, wt, dout, ph, pw, need_dx, dx, dw_parts):
         lo, count = block(t, nt, blocks)
         dwt = dw_parts[t]
         dwt[:] = 0
-        X = np.zeros((C, ((H + 2 * ph) * Wp + WW) * 8), x.dtype)
+        X = np.zeros((C, ((H + 2 * ph) * Wp + WW + pw) * 8), x.dtype)
         D = np.zeros((F, OH * Wp * 8), x.dtype)
-        Dq = np.zeros((F if need_dx else 0, ((OH + 2 * qh) * Wq + WW) * 8), x.dtype)
+        Dq = np.zeros((F if need_dx else 0, ((OH + 2 * qh) * Wq + WW + qw) * 8), x.dtype)
         acc = np.empty((C if need_dx else 0, H * Wq * 8), x.dtype)
         for blk in range(lo, lo + count):
             n0 = blk * 8

@@ -115,7 +115,7 @@ def test_fused_backward_after_lanes_forward_equals_gemm(gemm_only):
     out_g, cache_g = conv2d_relu_pool_forward(x, w, b, 1, 1, 2)
     dout = np.random.default_rng(3).standard_normal(out_g.shape)
     grads_g = conv2d_relu_pool_backward(dout, cache_g)
-    conv_lanes.MAX_TAPS = 288  # monkeypatch restores it afterwards
+    conv_lanes.MAX_TAPS = 576  # monkeypatch restores it afterwards
     out_l, cache_l = conv2d_relu_pool_forward(x, w, b, 1, 1, 2)
     np.testing.assert_allclose(out_l, out_g, rtol=1e-12)
     for got, want in zip(conv2d_relu_pool_backward(dout, cache_l), grads_g):
@@ -137,11 +137,11 @@ def test_every_image_of_every_block(threads, N):
 def test_which_layers_take_the_lanes_path():
     assert conv_lanes.lanes_suit(1, 5, 5, (1, 1))        # LeNet-5 conv1
     assert conv_lanes.lanes_suit(6, 5, 5, (1, 1))        # LeNet-5 conv2
-    assert conv_lanes.lanes_suit(32, 3, 3, (1, 1))
-    assert not conv_lanes.lanes_suit(64, 3, 3, (1, 1))   # wide: GEMM wins
+    assert conv_lanes.lanes_suit(64, 3, 3, (1, 1))
+    assert not conv_lanes.lanes_suit(96, 3, 3, (1, 1))   # wide: GEMM wins
     assert not conv_lanes.lanes_suit(1, 3, 3, (2, 2))    # strided
     assert conv_lanes.lanes_suit_backward(16, 16, 3, 3, (1, 1), (1, 1))
-    assert not conv_lanes.lanes_suit_backward(6, 16, 5, 5, (1, 1), (0, 0))  # dx: 400 taps
+    assert not conv_lanes.lanes_suit_backward(6, 32, 5, 5, (1, 1), (0, 0))  # dx: 800 taps
     assert not conv_lanes.lanes_suit_backward(1, 2, 3, 3, (1, 1), (3, 0))   # pad >= kernel
 
 
