@@ -86,7 +86,7 @@ class Conv2d(Layer):
         return out
 
     def backward(self, net, dout, need_dx=True):
-        dx, dw, db = K.conv2d_backward(dout, self.cache, need_dx=need_dx)
+        dx, dw, db = K.conv2d_backward(dout, self.cache, need_dx=need_dx, need_db=self.bias)
         net.grads[self.key("w")][...] = dw
         if self.bias:
             net.grads[self.key("b")][...] = db

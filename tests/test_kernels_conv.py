@@ -170,6 +170,10 @@ def test_conv_need_dx_false(dtype, N, C, H, W, F, HH, WW, stride, pad):
     np.testing.assert_array_equal(dw2, dw)
     np.testing.assert_array_equal(db2, db)
     assert dw2.dtype == dtype and db2.dtype == dtype
+    dx3, dw3, no_db = conv2d_backward(dout, cache, need_db=False)
+    assert no_db is None
+    np.testing.assert_array_equal(dx3, dx)
+    np.testing.assert_array_equal(dw3, dw)
 
 
 def test_conv_does_not_modify_inputs():
