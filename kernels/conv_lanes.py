@@ -283,30 +283,21 @@ def _dw_sums(X, D, Wp, dwt):
 
 
 @jit(parallel=True)
-def _backward_kernel(x, wt, dout, ph, pw, need_dx, dx, dw_parts):
-    """x: (N, C, H, W), wt: (C, F, HH, WW) the kernels flipped and transposed,
-    dout: (N, F, OH, OW) -> dx: (N, C, H * W) when need_dx, and dw_parts:
-    (nt, F, C, HH, WW), one partial weight gradient per thread.
-
-    At stride 1, dx is the convolution of dout, padded by HH - 1 - ph, with
-    the flipped kernels, so it goes through _convolve as well."""
+def _dw_kernel(x, dout, ph, pw, dw_parts):
+    """x: (N, C, H, W), dout: (N, F, OH, OW) -> dw_parts: (nt, F, C, HH, WW),
+    one partial weight gradient per thread."""
     N, C, H, W = x.shape
-    F, HH, WW = wt.shape[1], wt.shape[2], wt.shape[3]
-    OH, OW = dout.shape[2], dout.shape[3]
-    qh, qw = HH - 1 - ph, WW - 1 - pw
-    Wp, Wq = W + pw, OW + qw  # shared borders, as in _forward_kernel
+    F, WW = dw_parts.shape[1], dw_parts.shape[4]
+    OH = dout.shape[2]
+    Wp = W + pw  # shared borders, as in _forward_kernel
     nt = dw_parts.shape[0]
     blocks = (N + 7) // 8
-    no_bias = np.zeros(C, x.dtype)
-    unused = np.empty((0, 0, 0, 0), x.dtype)
     for t in prange(nt):
         lo, count = block(t, nt, blocks)
         dwt = dw_parts[t]
         dwt[:] = 0
         X = np.zeros((C, ((H + 2 * ph) * Wp + WW + pw) * 8), x.dtype)
         D = np.zeros((F, OH * Wp * 8), x.dtype)
-        Dq = np.zeros((F if need_dx else 0, ((OH + 2 * qh) * Wq + WW + qw) * 8), x.dtype)
-        acc = np.empty((C if need_dx else 0, H * Wq * 8), x.dtype)
         for blk in range(lo, lo + count):
             n0 = blk * 8
             nb = min(8, N - n0)
@@ -315,28 +306,32 @@ def _backward_kernel(x, wt, dout, ph, pw, need_dx, dx, dw_parts):
             _load(x, n0, nb, ph, pw, Wp, X)
             _load(dout, n0, nb, 0, 0, Wp, D)
             _dw_sums(X, D, Wp, dwt)
-            if need_dx:
-                _load(dout, n0, nb, qh, qw, Wq, Dq)
-                _convolve(Dq, wt, no_bias, Wq, acc)
-                _store(acc, n0, nb, W, Wq, False, 0, dx, unused)
 
 
 def lanes_backward(x, w, dout, pad, need_dx):
     """(dx: (N, C, H, W) or None, dw: (F, C, HH, WW)) of a stride-1
     convolution of x: (N, C, H, W) with w: (F, C, HH, WW) and padding
     pad = (ph, pw), for dout: (N, F, OH, OW). Needs pad < the kernel size on
-    each axis (lanes_suit_backward); the caller checks the arguments."""
+    each axis (lanes_suit_backward); the caller checks the arguments.
+
+    dx is the convolution of dout, padded by HH - 1 - ph, with the kernels
+    flipped and transposed, so it reuses the forward kernel."""
     N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
     nt = threads_for((N + 7) // 8)
     dw_parts = np.empty((nt,) + w.shape, x.dtype)
-    dx = np.empty((N if need_dx else 0, C, H * W), x.dtype)
-    wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     if N:
-        _backward_kernel(x, wt, dout, pad[0], pad[1], need_dx, dx, dw_parts)
+        _dw_kernel(x, dout, pad[0], pad[1], dw_parts)
     else:
         dw_parts[:] = 0
     dw = dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)
-    return (dx.reshape(N, C, H, W) if need_dx else None), dw
+    if not need_dx:
+        return None, dw
+    dx = np.empty((N, C, H * W), x.dtype)
+    wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    lanes_forward(dout, wt, np.zeros(C, x.dtype), (HH - 1 - pad[0], WW - 1 - pad[1]), False,
+                  0, dx, dx.reshape(N, C, 1, H * W))
+    return dx.reshape(N, C, H, W), dw
 
 
 def lanes_forward(x, w, b, pad, relu, pool, acts, out):
