@@ -52,25 +52,9 @@ def lanes_suit_backward(C, F, HH, WW, stride, pad):
 
 
 @jit(fastmath=FAST)
-def _row(acc, X, off, wr, L):
-    """acc[q] += sum_j wr[j] * X[off + 8 j + q]: one kernel row of one filter."""
-    WW = wr.shape[0]
-    if WW == 3:
-        w0, w1, w2 = wr[0], wr[1], wr[2]
-        x0, x1, x2 = X[off:off + L], X[off + 8:off + 8 + L], X[off + 16:off + 16 + L]
-        for q in range(L):
-            acc[q] += w0 * x0[q] + w1 * x1[q] + w2 * x2[q]
-    else:
-        for j in range(WW):
-            wj = wr[j]
-            xj = X[off + 8 * j:off + 8 * j + L]
-            for q in range(L):
-                acc[q] += wj * xj[q]
-
-
-@jit(fastmath=FAST)
 def _row2(a0, a1, X, off, wr, vr, L):
-    """_row for two filters (weights wr and vr) sharing each load of X."""
+    """a0[q] += sum_j wr[j] X[off + 8 j + q] and a1[q] likewise with vr: one
+    kernel row of two filters, which share each load of X."""
     WW = wr.shape[0]
     if WW == 5:
         w0, w1, w2, w3, w4 = wr[0], wr[1], wr[2], wr[3], wr[4]
@@ -92,8 +76,13 @@ def _row2(a0, a1, X, off, wr, vr, L):
             a0[q] += w0 * u0 + w1 * u1 + w2 * u2
             a1[q] += v0 * u0 + v1 * u1 + v2 * u2
     else:
-        _row(a0, X, off, wr, L)
-        _row(a1, X, off, vr, L)
+        for j in range(WW):
+            wj, vj = wr[j], vr[j]
+            xj = X[off + 8 * j:off + 8 * j + L]
+            for q in range(L):
+                u = xj[q]
+                a0[q] += wj * u
+                a1[q] += vj * u
 
 
 @jit
@@ -113,7 +102,7 @@ def _load(x, n0, nb, ph, pw, Wp, X):
 
 @jit(fastmath=FAST)
 def _row3(a0, a1, a2, X, off, wr, vr, ur, L):
-    """_row for three filters and a 3-wide kernel: nine weights, three
+    """_row2 for three filters and a 3-wide kernel: nine weights, three
     accumulators and three inputs fill 15 of the 16 AVX2 registers, and each
     load of X serves three filters (two: 20% slower)."""
     w0, w1, w2 = wr[0], wr[1], wr[2]
@@ -137,10 +126,12 @@ def _convolve(X, w, b, Wp, acc):
         bf = b[f]
         for q in range(L):
             a[q] = bf
-    group = 3 if WW == 3 else 2
+    scratch = np.empty(L, acc.dtype)
     f = 0
     while f < F:
-        n = min(group, F - f)
+        # Threes for 3 x 3 kernels, then twos (4 = 2 + 2); one filter alone
+        # (F = 1, or an odd F with another kernel size) pairs with scratch.
+        n = 3 if WW == 3 and F - f != 4 and F - f >= 3 else min(2, F - f)
         for c in range(C):
             Xc = X[c]
             for i in range(HH):
@@ -151,7 +142,7 @@ def _convolve(X, w, b, Wp, acc):
                 elif n == 2:
                     _row2(acc[f], acc[f + 1], Xc, off, w[f, c, i], w[f + 1, c, i], L)
                 else:
-                    _row(acc[f], Xc, off, w[f, c, i], L)
+                    _row2(acc[f], scratch, Xc, off, w[f, c, i], w[f, c, i], L)
         f += n
 
 
