@@ -15,7 +15,7 @@ import numpy as np
 from numba import prange
 
 from ._common import as_float_array, out_size, pair
-from ._jit import jit
+from ._jit import jit, jit_parallel
 from ._split import block, threads_for
 from .conv_lanes import lanes_backward, lanes_forward, lanes_suit, lanes_suit_backward
 
@@ -82,7 +82,7 @@ def _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp):
                             dst2[ow] += src[ow]
 
 
-@jit(parallel=True)
+@jit_parallel
 def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, transposed, out):
     """x: (N, C, H, W), w2: (F, C * HH * WW), b: (F,) -> out: (N, F, OH * OW).
     With ``transposed`` the product is formed as cols^T @ w2^T, (P, K) @ (K, F),
@@ -135,7 +135,7 @@ def _dx_image(dz, w2t, HH, WW, sh, sw, ph, pw, OH, OW, dcols, dxp, dxn):
                 dst[w] = src[w]
 
 
-@jit(parallel=True)
+@jit_parallel
 def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
                           dx, dw_parts):
     """dout: (N, F, OH * OW) -> dx: (N, C, H, W) and one dw, transposed, per

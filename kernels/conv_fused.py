@@ -18,7 +18,7 @@ import numpy as np
 from numba import prange
 
 from ._common import as_float_array, out_size
-from ._jit import jit
+from ._jit import jit, jit_parallel
 from ._split import block, threads_for
 from .conv import _dx_image, _im2col, _pad, check_conv_args
 from .conv_lanes import lanes_forward, lanes_suit
@@ -87,7 +87,7 @@ def _pool_transposed(outT, b, k, OW, band, pooled):
                 pooled[f, qh, qw] = v if v > zero else zero
 
 
-@jit(parallel=True)
+@jit_parallel
 def _forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, k, nt, transposed, keep,
                     acts, out):
     """x: (N, C, H, W), w2: (F, C * HH * WW) -> acts: (N, F, OH * OW) =
@@ -120,7 +120,7 @@ def _forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, k, nt, transposed,
             _bias_relu_pool(outT, transposed, b, k, OW, a, out[n])
 
 
-@jit(parallel=True)
+@jit_parallel
 def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_dx,
                      dx, dw_parts, db_parts):
     """acts: (N, F, OH * OW) from the forward pass; dout: (N, F, QH, QW), or

@@ -25,7 +25,7 @@ from numba import prange
 from ._common import as_float_array
 from ._fastmath import sigmoid_act, tanh_act
 from ._gemm import matmul, matmul_tn
-from ._jit import jit
+from ._jit import jit, jit_parallel
 from ._split import block, threads_for
 
 
@@ -75,7 +75,7 @@ def _cell_backward(a, cr, cp, dhr, dhn, dcn, dz, H):
         dcn[j] *= f[j]
 
 
-@jit(parallel=True, error_model="numpy")
+@jit_parallel(error_model="numpy")
 def _lstm_forward_kernel(xw, h0, c0, WhT, nt, h, c, act):
     """xw: (T, N, 4H) input projections plus bias; h0, c0: (N, H);
     WhT: (4H, H) -> h, c: (T, N, H), act: (T, N, 4H) the gates i, f, g, o."""
@@ -108,7 +108,7 @@ def _lstm_forward_kernel(xw, h0, c0, WhT, nt, h, c, act):
                     hT[j, r] = hr[j]
 
 
-@jit(parallel=True, error_model="numpy")
+@jit_parallel(error_model="numpy")
 def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, nt, dz, dh0, dc0):
     """dh: (T, N, H) gradients reaching each h_t from above; dcT: (N, H) the
     gradient of the final cell state -> dz: (T, N, 4H) gradients of the gate

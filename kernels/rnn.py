@@ -20,11 +20,11 @@ from numba import prange
 from ._common import as_float_array
 from ._fastmath import tanh_act
 from ._gemm import matmul, matmul_tn
-from ._jit import jit
+from ._jit import jit_parallel
 from ._split import block, threads_for
 
 
-@jit(parallel=True, error_model="numpy")
+@jit_parallel(error_model="numpy")
 def _rnn_forward_kernel(xw, h0, WhT, nt, h):
     """xw: (T, N, H) input projections plus bias; h0: (N, H); WhT: (H, H),
     Wh transposed -> h: (T, N, H)."""
@@ -52,7 +52,7 @@ def _rnn_forward_kernel(xw, h0, WhT, nt, h):
                     hT[j, r] = hr[j]
 
 
-@jit(parallel=True, error_model="numpy")
+@jit_parallel(error_model="numpy")
 def _rnn_backward_kernel(dh, h, Wh, nt, da, dh0):
     """dh: (T, N, H) gradients reaching each s_t from above -> da: (T, N, H)
     gradients of the pre-activations a_t; dh0: (N, H) that of s_0."""
