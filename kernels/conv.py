@@ -9,6 +9,10 @@ time as columns in a buffer it owns, so the columns stay in cache and the GEMM
 writes straight into the NCHW output. Loops index views with plain loop
 variables: Numba checks signed offsets for wraparound, which stops LLVM from
 vectorising.
+
+Stride-1 layers with few taps per output (conv_lanes.lanes_suit) take the
+lanes path instead, forward and backward: no columns, eight images per
+AVX2 register (kernels/conv_lanes.py).
 """
 
 import numpy as np

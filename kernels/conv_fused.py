@@ -9,9 +9,13 @@ image at a time while its activations are still in cache: the ReLU is
 applied as the bias is added, and the pooled output is taken from the
 image's own GEMM result. Evaluation keeps no activations at all.
 
+Stride-1 layers with few taps (conv_lanes.lanes_suit: both of LeNet-5's)
+run the forward pass on eight images at a time instead, with the ReLU and
+pooling applied as each block of images is stored (conv_lanes._store).
+
 The results are those of conv2d, relu and maxpool2d applied in turn (the
-same GEMMs, and ties in a window go to the first maximum), except db, which
-is summed per image in float64.
+same arithmetic, and ties in a window go to the first maximum); the
+gradients agree up to rounding, db being summed per image in float64.
 """
 
 import numpy as np
