@@ -104,7 +104,7 @@ def _load(x, n0, nb, ph, pw, Wp, X):
 def _row3(a0, a1, a2, X, off, wr, vr, ur, L):
     """_row2 for three filters and a 3-wide kernel: nine weights, three
     accumulators and three inputs fill 15 of the 16 AVX2 registers, and each
-    load of X serves three filters (two: 20% slower)."""
+    load of X serves three filters (two at a time: 15% slower)."""
     w0, w1, w2 = wr[0], wr[1], wr[2]
     v0, v1, v2 = vr[0], vr[1], vr[2]
     t0, t1, t2 = ur[0], ur[1], ur[2]
