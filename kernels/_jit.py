@@ -27,8 +27,9 @@ def jit_parallel(fn=None, **options):
     prange then runs as range, over the same per-thread blocks). The first
     argument's dtype decides. A parallel compile takes 2-4x longer, and the
     tests compile every kernel in both dtypes: for the conv, LSTM and RNN
-    kernels this cut a cold test run from 300 s to 268 s. The two compilations
-    share the function's cache file, each under its own signatures."""
+    kernels this cut a cold test run from 300 s to 268 s (the lanes kernels
+    use it too). The two compilations share the function's cache file, each
+    under its own signatures."""
     if fn is None:
         return functools.partial(jit_parallel, **options)
     parallel = jit(parallel=True, **options)(fn)

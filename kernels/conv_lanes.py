@@ -26,7 +26,7 @@ against 20, conv2 9 ms against 17.
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import jit, jit_parallel
 from ._split import block, threads_for
 
 # Above this many taps per output (C * HH * WW) the GEMM wins.
@@ -182,33 +182,27 @@ def _store(acc, n0, nb, OW, Wp, relu, k, acts, out):
                     out[n0 + lane, f, qh, qw] = max(m[lane], zero) if relu else m[lane]
 
 
-@jit
-def _forward_share(x, w, b, ph, pw, relu, k, t, nt, acts, out):
-    """Share t of nt of the forward pass, a block of x's images: x: (N, C,
-    H, W), w: (F, C, HH, WW), b: (F,) -> acts: (N or 0, F, OH * OW) and, for
-    k > 0, out: (N, F, QH, QW), as _store describes."""
+@jit_parallel
+def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out):
+    """x: (N, C, H, W), w: (F, C, HH, WW), b: (F,) -> acts: (N or 0, F,
+    OH * OW) and, for k > 0, out: (N, F, QH, QW), as _store describes; each
+    of nt threads takes a block of the images."""
     N, C, H, W = x.shape
     F, HH, WW = w.shape[0], w.shape[2], w.shape[3]
     # Rows share their padding: a row's right border is the next one's left.
     Hp, Wp = H + 2 * ph, W + pw
     OH, OW = Hp - HH + 1, W + 2 * pw - WW + 1
-    lo, count = block(t, nt, (N + 7) // 8)
-    X = np.zeros((C, (Hp * Wp + WW + pw) * 8), x.dtype)
-    acc = np.empty((F, OH * Wp * 8), x.dtype)
-    for blk in range(lo, lo + count):
-        n0 = blk * 8
-        nb = min(8, N - n0)
-        _load(x, n0, nb, ph, pw, Wp, X)
-        _convolve(X, w, b, Wp, acc)
-        _store(acc, n0, nb, OW, Wp, relu, k, acts, out)
-
-
-@jit(parallel=True)
-def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out):
-    """_forward_share on nt threads."""
+    blocks = (N + 7) // 8
     for t in prange(nt):
-        # prange counts in uint64; int64 keeps to _forward_share's one signature.
-        _forward_share(x, w, b, ph, pw, relu, k, np.int64(t), nt, acts, out)
+        lo, count = block(t, nt, blocks)
+        X = np.zeros((C, (Hp * Wp + WW + pw) * 8), x.dtype)
+        acc = np.empty((F, OH * Wp * 8), x.dtype)
+        for blk in range(lo, lo + count):
+            n0 = blk * 8
+            nb = min(8, N - n0)
+            _load(x, n0, nb, ph, pw, Wp, X)
+            _convolve(X, w, b, Wp, acc)
+            _store(acc, n0, nb, OW, Wp, relu, k, acts, out)
 
 
 @jit(fastmath=SUMS)
@@ -280,42 +274,30 @@ def _dw_sums(X, D, Wp, dwt):
         f += n
 
 
-@jit
-def _dw_share(x, dout, ph, pw, t, nt, dw_parts):
-    """Share t of nt of the weight gradient: x: (N, C, H, W), dout: (N, F,
-    OH, OW) -> dw_parts[t]: (F, C, HH, WW), from a block of the images."""
+@jit_parallel
+def _dw_kernel(x, dout, ph, pw, dw_parts):
+    """x: (N, C, H, W), dout: (N, F, OH, OW) -> dw_parts: (nt, F, C, HH, WW),
+    one partial weight gradient per thread."""
     N, C, H, W = x.shape
     F, WW = dw_parts.shape[1], dw_parts.shape[4]
     OH = dout.shape[2]
-    Wp = W + pw  # shared borders, as in _forward_share
-    lo, count = block(t, nt, (N + 7) // 8)
-    dwt = dw_parts[t]
-    dwt[:] = 0
-    X = np.zeros((C, ((H + 2 * ph) * Wp + WW + pw) * 8), x.dtype)
-    D = np.zeros((F, OH * Wp * 8), x.dtype)
-    for blk in range(lo, lo + count):
-        n0 = blk * 8
-        nb = min(8, N - n0)
-        if nb < 8:  # lanes past the batch must add nothing to dw
-            D[:] = 0
-        _load(x, n0, nb, ph, pw, Wp, X)
-        _load(dout, n0, nb, 0, 0, Wp, D)
-        _dw_sums(X, D, Wp, dwt)
-
-
-@jit(parallel=True)
-def _dw_kernel(x, dout, ph, pw, dw_parts):
-    """_dw_share on one thread per part of dw_parts: (nt, F, C, HH, WW)."""
+    Wp = W + pw  # shared borders, as in _forward_kernel
     nt = dw_parts.shape[0]
+    blocks = (N + 7) // 8
     for t in prange(nt):
-        _dw_share(x, dout, ph, pw, np.int64(t), nt, dw_parts)
-
-
-def _serial(x):
-    """float64 serves gradient checks on tiny arrays: it runs the same
-    shares on one thread, which spares compiling the parallel kernels for
-    it (6 s of LLVM each, beyond their shares)."""
-    return x.dtype == np.float64
+        lo, count = block(t, nt, blocks)
+        dwt = dw_parts[t]
+        dwt[:] = 0
+        X = np.zeros((C, ((H + 2 * ph) * Wp + WW + pw) * 8), x.dtype)
+        D = np.zeros((F, OH * Wp * 8), x.dtype)
+        for blk in range(lo, lo + count):
+            n0 = blk * 8
+            nb = min(8, N - n0)
+            if nb < 8:  # lanes past the batch must add nothing to dw
+                D[:] = 0
+            _load(x, n0, nb, ph, pw, Wp, X)
+            _load(dout, n0, nb, 0, 0, Wp, D)
+            _dw_sums(X, D, Wp, dwt)
 
 
 def lanes_backward(x, w, dout, pad, need_dx):
@@ -328,11 +310,9 @@ def lanes_backward(x, w, dout, pad, need_dx):
     flipped and transposed, so it reuses the forward kernel."""
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    nt = 1 if _serial(x) else threads_for((N + 7) // 8)
+    nt = threads_for((N + 7) // 8)
     dw_parts = np.empty((nt,) + w.shape, x.dtype)
-    if N and nt == 1:
-        _dw_share(x, dout, pad[0], pad[1], 0, 1, dw_parts)
-    elif N:
+    if N:
         _dw_kernel(x, dout, pad[0], pad[1], dw_parts)
     else:
         dw_parts[:] = 0
@@ -352,8 +332,6 @@ def lanes_forward(x, w, b, pad, relu, pool, acts, out):
     with its pool x pool max pooling when pool > 0. The caller checks the
     arguments and allocates both."""
     N = x.shape[0]
-    nt = 1 if _serial(x) else threads_for((N + 7) // 8)
-    if N and nt == 1:
-        _forward_share(x, w, b, pad[0], pad[1], relu, pool, 0, 1, acts, out)
-    elif N:
-        _forward_kernel(x, w, b, pad[0], pad[1], relu, pool, nt, acts, out)
+    if N:
+        _forward_kernel(x, w, b, pad[0], pad[1], relu, pool, threads_for((N + 7) // 8), acts,
+                        out)
