@@ -1,10 +1,11 @@
 """LeNet-5 on MNIST: training and evaluation images/s, against PyTorch.
 
-    python bench/lenet.py [--data DIR] [--repeats 3]
+    python bench/lenet.py [--data DIR] [--repeats 3] [--threads 2] [--no-torch] [--json]
 
-Trains one epoch (batch 64, Adam) per repeat with nnlab's own trainer, then
-the same network with the same batch and optimizer in PyTorch on 2 threads,
-in the same process, and prints the medians and their ratio. Evaluation runs
+Each repeat trains one epoch (batch 64, Adam) with nnlab's own trainer in a
+process of its own, then the same network with the same batch and
+optimizer in PyTorch, in another process with PyTorch's default
+environment and torch.set_num_threads(N) (see common.py). Evaluation runs
 the 10,000 test images in batches of 1000. PyTorch is optional.
 """
 
@@ -13,28 +14,27 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402  (sets the thread environment before numpy loads)
-
-import numpy as np  # noqa: E402
-
-from nnlab.data.datasets import load_dataset  # noqa: E402
-from nnlab.nn.evaluate import evaluate_classifier, normalize_images  # noqa: E402
-from nnlab.nn.train_cnn import CNNConfig, CNNTrainer  # noqa: E402
+import common  # noqa: E402  (standard library only: it sets nothing)
 
 BATCH, EVAL_BATCH = 64, 1000
 
 
-def nnlab_train(data, seed):
+def nnlab_worker(data_dir, threads, seed):
+    common.nnlab_side(threads)
+    from nnlab.data.datasets import load_dataset
+    from nnlab.nn.evaluate import evaluate_classifier
+    from nnlab.nn.train_cnn import CNNConfig, CNNTrainer
+
+    data = load_dataset("mnist", data_dir)
+    # Compile (or load from the cache) every kernel before timing.
+    CNNTrainer(CNNConfig(epochs=1, limit=256), data).run()
     trainer = CNNTrainer(CNNConfig(epochs=1, batch_size=BATCH, seed=seed), data)
     # run() also evaluates the test set after the epoch; the figure is the
     # training loop's own images/s.
-    return trainer.run()["images_per_second"], trainer
-
-
-def nnlab_eval(trainer, data):
+    train = trainer.run()["images_per_second"]
     seconds, _ = common.timed(lambda: evaluate_classifier(
         trainer.model, data.test_x, data.test_y, trainer.mean, trainer.std, 10, EVAL_BATCH))
-    return len(data.test_y) / seconds
+    return [train, len(data.test_y) / seconds]
 
 
 def torch_lenet(torch):
@@ -45,7 +45,21 @@ def torch_lenet(torch):
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
-def torch_train(torch, x, y, seed):
+def torch_worker(data_dir, threads, seed):
+    torch = common.torch_side(threads)
+    import numpy as np
+
+    from nnlab.data.datasets import load_dataset  # numpy only: no Numba in this process
+
+    data = load_dataset("mnist", data_dir)
+    scale = data.train_x.astype(np.float32) / 255
+    mean, std = float(scale.mean()), float(scale.std())
+
+    def tensor(images):
+        return torch.from_numpy(((images.astype(np.float32) / 255 - mean) / std)[:, None])
+
+    x, xt = tensor(data.train_x), tensor(data.test_x)
+    y = torch.from_numpy(data.train_y.astype(np.int64))
     torch.manual_seed(seed)
     model = torch_lenet(torch)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -64,18 +78,15 @@ def torch_train(torch, x, y, seed):
             correct += int((logits.argmax(1) == yb).sum())
         return correct
 
-    seconds, _ = common.timed(epoch)
-    return n / seconds, model
+    train_seconds, _ = common.timed(epoch)
 
-
-def torch_eval(torch, model, x):
-    def run():
+    def evaluate():
         with torch.no_grad():
-            for i in range(0, len(x), EVAL_BATCH):
-                model(x[i:i + EVAL_BATCH]).argmax(1)
+            for i in range(0, len(xt), EVAL_BATCH):
+                model(xt[i:i + EVAL_BATCH]).argmax(1)
 
-    seconds, _ = common.timed(run)
-    return len(x) / seconds
+    eval_seconds, _ = common.timed(evaluate)
+    return [n / train_seconds, len(xt) / eval_seconds]
 
 
 # Multiply-adds per image: conv1 28*28*6*25, conv2 10*10*16*150, fc 400*120 + 120*84 + 84*10.
@@ -84,44 +95,36 @@ LENET_MACS = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 400 * 120 + 120 * 84 + 84 *
 TRAIN_FLOPS = 2 * (3 * LENET_MACS - 28 * 28 * 6 * 25)
 
 
-def measure(data_dir, repeats=3, use_torch=True):
+def measure(data_dir, repeats=3, use_torch=True, threads=common.THREADS):
     """Rows for training and evaluation images/s, nnlab and PyTorch interleaved."""
-    data = load_dataset("mnist", data_dir)
-    # Compile (or load from the cache) every kernel before timing.
-    CNNTrainer(CNNConfig(epochs=1, limit=256), data).run()
-    torch = common.load_torch() if use_torch else None
-    state = {}
+    extra = ["--data", data_dir] if data_dir else []
 
-    def ours():
-        ips, trainer = nnlab_train(data, len(state))
-        state["trainer"] = trainer
-        return ips, nnlab_eval(trainer, data)
+    def run(side):
+        return lambda r: common.run_worker("lenet.py", side, threads, *extra, "--seed", r)
 
-    theirs = None
-    if torch is not None:
-        t = CNNTrainer(CNNConfig(epochs=1, limit=64), data)
-        x = torch.from_numpy(normalize_images(data.train_x, t.mean, t.std))
-        y = torch.from_numpy(data.train_y.astype(np.int64))
-        xt = torch.from_numpy(normalize_images(data.test_x, t.mean, t.std))
-
-        def theirs():
-            ips, model = torch_train(torch, x, y, 0)
-            return ips, torch_eval(torch, model, xt)
-
+    ours, theirs = run("nnlab"), run("torch") if use_torch else None
     a, b = common.interleaved(repeats, ours, theirs)
-    return [common.Row("LeNet-5 training, batch 64, Adam", a[0], b[0], "img/s", TRAIN_FLOPS),
-            common.Row("LeNet-5 evaluation, batch 1000", a[1], b[1], "img/s", 2 * LENET_MACS)], torch
+    return [common.Row("LeNet-5 training, batch 64, Adam", a[0], b[0], "img/s", TRAIN_FLOPS,
+                       threads),
+            common.Row("LeNet-5 evaluation, batch 1000", a[1], b[1], "img/s", 2 * LENET_MACS,
+                       threads)]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=common.default_data("mnist"))
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-torch", action="store_true")
+    common.worker_args(ap)
     args = ap.parse_args()
-    print(common.machine())
-    rows, torch = measure(args.data, args.repeats, not args.no_torch)
-    common.print_table(rows, torch.__version__ if torch is not None else None)
+    if args.worker == "nnlab":
+        return common.emit(nnlab_worker(args.data, args.threads, args.seed))
+    if args.worker == "torch":
+        return common.emit(torch_worker(args.data, args.threads, args.seed))
+    version = None if args.no_torch else common.torch_available()
+    rows = measure(args.data, args.repeats, version is not None, args.threads)
+    common.report(rows, version, args)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,14 @@ a history that grows per step would show here. LeNet-5 trains on the first
 """
 
 import argparse
+import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402  (sets the thread environment before numpy loads)
+import common  # noqa: E402
+
+common.nnlab_side(common.THREADS)  # nnlab's own settings, before numpy loads
 
 from nnlab.data.datasets import load_dataset  # noqa: E402
 from nnlab.data.text import Vocab, read_text  # noqa: E402
@@ -66,8 +69,12 @@ def measure(epochs=4):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--json", action="store_true", help="{workload: [MB per epoch]} on stdout")
     args = ap.parse_args()
-    for name, seen in measure(args.epochs):
+    rows = measure(args.epochs)
+    if args.json:
+        return print(json.dumps({name: [round(m, 1) for m in seen] for name, seen in rows}))
+    for name, seen in rows:
         print(f"{name}: RSS after each epoch " + ", ".join(f"{m:.0f}" for m in seen)
               + f" MB; growth after the first {growth(seen):+.1f} MB")
 

@@ -1,10 +1,11 @@
 """One ResNet training step (batch 64, 28x28, Adam), against PyTorch.
 
-    python bench/resnet.py [--depth 2] [--width 16] [--steps 20] [--repeats 3]
+    python bench/resnet.py [--depth 2] [--width 16] [--steps 20] [--repeats 3] [--json]
 
 The network is nnlab's ``resnet`` (a 3x3 stem with batch norm, three stages
 of residual blocks, global average pooling, a linear classifier); PyTorch
-runs the same layers on 2 threads in the same process.
+runs the same layers with the same number of threads, each side in a
+process of its own (PyTorch's with its default environment; common.py).
 """
 
 import argparse
@@ -12,24 +13,27 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402  (sets the thread environment before numpy loads)
-
-import numpy as np  # noqa: E402
-
-from nnlab.kernels import softmax_cross_entropy  # noqa: E402
-from nnlab.nn.cnn_models import build_cnn  # noqa: E402
-from nnlab.nn.optim import Adam  # noqa: E402
+import common  # noqa: E402  (standard library only: it sets nothing)
 
 BATCH = 64
 
 
 def batch(seed=0):
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32),
             rng.integers(0, 10, BATCH))
 
 
-def nnlab_steps(depth, width, steps):
+def nnlab_steps(depth, width, steps, threads):
+    common.nnlab_side(threads)
+    import numpy as np
+
+    from nnlab.kernels import softmax_cross_entropy
+    from nnlab.nn.cnn_models import build_cnn
+    from nnlab.nn.optim import Adam
+
     model = build_cnn("resnet", {"depth": depth, "width": width}).init(np.random.default_rng(0))
     opt = Adam(model.params)
     x, y = batch()
@@ -42,7 +46,7 @@ def nnlab_steps(depth, width, steps):
 
     step()  # compile or load every kernel before timing
     seconds, _ = common.timed(lambda: [step() for _ in range(steps)])
-    return BATCH * steps / seconds, model.num_params()
+    return [BATCH * steps / seconds]
 
 
 def torch_resnet(torch, depth, width):
@@ -74,7 +78,8 @@ def torch_resnet(torch, depth, width):
     return nn.Sequential(*layers)
 
 
-def torch_steps(torch, depth, width, steps):
+def torch_steps(depth, width, steps, threads):
+    torch = common.torch_side(threads)
     torch.manual_seed(0)
     model = torch_resnet(torch, depth, width)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -87,7 +92,7 @@ def torch_steps(torch, depth, width, steps):
 
     step()
     seconds, _ = common.timed(lambda: [step() for _ in range(steps)])
-    return BATCH * steps / seconds, sum(p.numel() for p in model.parameters())
+    return [BATCH * steps / seconds]
 
 
 def train_flops(model):
@@ -120,14 +125,20 @@ def layer_macs(layer, shape):
     return 0
 
 
-def measure(depth=2, width=16, steps=20, repeats=3, use_torch=True):
-    torch = common.load_torch() if use_torch else None
-    ours = lambda: nnlab_steps(depth, width, steps)[:1]  # noqa: E731
-    theirs = (lambda: torch_steps(torch, depth, width, steps)[:1]) if torch is not None else None
-    a, b = common.interleaved(repeats, ours, theirs)
+def measure(depth=2, width=16, steps=20, repeats=3, use_torch=True, threads=common.THREADS):
+    args = ("--depth", depth, "--width", width, "--steps", steps)
+
+    def run(side):
+        return lambda r: common.run_worker("resnet.py", side, threads, *args)
+
+    a, b = common.interleaved(repeats, run("nnlab"), run("torch") if use_torch else None)
+    # Counting the work needs the model's shapes only, no kernel.
+    from nnlab.nn.cnn_models import build_cnn
+
     model = build_cnn("resnet", {"depth": depth, "width": width})
-    name = f"ResNet depth {depth} width {width} ({model.num_params():,} parameters) training, batch 64, Adam"
-    return [common.Row(name, a[0], b[0], "img/s", train_flops(model))], torch
+    name = (f"ResNet depth {depth} width {width} ({model.num_params():,} parameters) "
+            "training, batch 64, Adam")
+    return [common.Row(name, a[0], b[0], "img/s", train_flops(model), threads)]
 
 
 def main():
@@ -137,10 +148,16 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-torch", action="store_true")
+    common.worker_args(ap)
     args = ap.parse_args()
-    print(common.machine())
-    rows, torch = measure(args.depth, args.width, args.steps, args.repeats, not args.no_torch)
-    common.print_table(rows, torch.__version__ if torch is not None else None)
+    if args.worker == "nnlab":
+        return common.emit(nnlab_steps(args.depth, args.width, args.steps, args.threads))
+    if args.worker == "torch":
+        return common.emit(torch_steps(args.depth, args.width, args.steps, args.threads))
+    version = None if args.no_torch else common.torch_available()
+    rows = measure(args.depth, args.width, args.steps, args.repeats, version is not None,
+                   args.threads)
+    common.report(rows, version, args)
 
 
 if __name__ == "__main__":
