@@ -27,6 +27,9 @@ def best_path(out):
               help="Stacked recurrent layers.")
 @click.option("--dropout", type=float, default=0.0, show_default=True, callback=fraction,
               help="Dropout after each recurrent layer, while training.")
+@click.option("--embed", type=click.IntRange(min=0), default=64, show_default=True,
+              help="Width of the character embedding; 0 feeds one-hot vectors, as in the "
+                   "lecture.")
 @click.option("--seq-len", type=int, default=64, show_default=True, callback=positive_int,
               help="Time steps per chunk of truncated backpropagation through time.")
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=positive_int,
@@ -63,7 +66,7 @@ def best_path(out):
 @json_option
 @threads_option
 @click.pass_context
-def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, lr,
+def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch_size, lr,
                  warmup_steps, weight_decay, clip, val_frac, eval_every, steps, epochs,
                  time_limit, seed, out, resume, as_json):
     """Train a character-level language model on FILE ("-" for stdin).
@@ -83,6 +86,7 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
     from .ui import LMProgress
 
     options = {"cell": cell, "hidden": hidden, "layers": layers, "dropout": dropout,
+               "embed": embed,
                "seq_len": seq_len, "batch_size": batch_size, "lr": lr,
                "warmup_steps": warmup_steps, "weight_decay": weight_decay, "clip": clip,
                "val_frac": val_frac, "eval_every": eval_every or 0, "steps": steps or 0,
@@ -121,7 +125,7 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, seq_len, batch_size, 
             f"against {len(meta['vocab'])}); resume with the text it was trained on")
     if not resume:
         check_model_fits(CharLM.count_params(len(vocab), config.cell, config.hidden,
-                                             config.layers), "--hidden")
+                                             config.layers, config.embed), "--hidden")
     ids = vocab.encode(text)
     trainer = (CharLMTrainer.resume(meta, arrays, ids, vocab, config, notes, resume) if resume
                else CharLMTrainer(config, ids, vocab, notes))

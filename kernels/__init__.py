@@ -23,6 +23,7 @@ _WHERE = {
     "linear_forward": "linear", "linear_backward": "linear",
     "softmax_cross_entropy": "loss",
     "embedding_forward": "embedding", "embedding_backward": "embedding",
+    "embed_project_forward": "embedding", "embed_project_backward": "embedding",
     "dropout_forward": "dropout", "dropout_backward": "dropout",
     "rnn_forward": "rnn", "rnn_backward": "rnn",
     "rnn_recurrence_forward": "rnn", "rnn_recurrence_backward": "rnn",

@@ -1,15 +1,21 @@
-"""Row lookup: the product of a one-hot input with a weight matrix.
+"""Row lookup: the product of a one-hot input with a weight matrix, and an
+embedding followed by a linear map.
 
 A one-hot row times w is the row of w at the hot index, so the first layer
 of a character model gathers rows instead of multiplying by a matrix that
 is almost all zeros. The backward pass adds each output gradient back into
 its row; threads split the columns, so no two write the same element.
+
+An embedding E followed by the first layer's input weights W is the same
+lookup in the table E @ W, which for a small vocabulary is cheaper to form
+than the product over every token (``embed_project_*``).
 """
 
 import numpy as np
 from numba import prange
 
 from ._common import as_float_array
+from ._gemm import matmul, matmul_tn
 from ._jit import jit
 from ._split import block, threads_for
 
@@ -65,3 +71,44 @@ def embedding_backward(dout, cache):
     dw = np.empty((V, D), dout.dtype)
     _scatter_add_kernel(flat, dout, threads_for(D, 16), dw)
     return dw
+
+
+def embed_project_forward(ids, E, W):
+    """An embedding followed by a linear map: out = E[ids] @ W.
+
+    ids: integer array of any shape S, values in [0, V); E: (V, D) the
+    embedding; W: (D, G) the next layer's input weights. Returns out:
+    S + (G,) and the cache.
+
+    When the vocabulary has fewer rows than there are ids (a character
+    model: V of about 100 against T x N of 2,048), the (V, G) table E @ W
+    is formed once and its rows gathered, V x D x G multiply-adds instead
+    of a product over every id; otherwise the embedded rows are gathered
+    and multiplied. Both compute the same sums.
+    """
+    E = as_float_array(E, "E", 2)
+    W = as_float_array(W, "W", 2, E.dtype)
+    if E.shape[1] != W.shape[0]:
+        raise ValueError(f"shapes E {E.shape} and W {W.shape} do not fit")
+    ids = np.asarray(ids)
+    if ids.size > E.shape[0]:
+        out, (flat, _) = embedding_forward(ids, matmul(E, W))
+        return out, (flat, E, W, None)
+    e, (flat, _) = embedding_forward(ids, E)
+    e = e.reshape(flat.size, E.shape[1])
+    return matmul(e, W).reshape(ids.shape + (W.shape[1],)), (flat, E, W, e)
+
+
+def embed_project_backward(dout, cache):
+    """dout: S + (G,) -> dE: (V, D), dW: (D, G)."""
+    flat, E, W, e = cache
+    G = W.shape[1]
+    dout = as_float_array(np.ascontiguousarray(dout).reshape(-1, G), "dout", 2, E.dtype)
+    if dout.shape[0] != flat.size:
+        raise ValueError(f"dout must hold {flat.size} rows of {G}, got {dout.shape}")
+    WT = np.ascontiguousarray(W.T)
+    if e is None:
+        dtable = embedding_backward(dout, (flat, (E.shape[0], G)))  # (V, G)
+        return matmul(dtable, WT), matmul_tn(E, dtable)
+    de = matmul(dout, WT)
+    return embedding_backward(de, (flat, E.shape)), matmul_tn(e, dout)

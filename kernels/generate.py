@@ -4,7 +4,8 @@ One compiled call feeds or generates many characters through every layer,
 so a character costs a few matrix-vector products and no Python. The
 layers' weights come stacked (see ``nnlab.nn.sample``):
 
-    Wx0: (V, G)            layer 0's input weights (one-hot input: a row lookup)
+    Wx0: (V, G)            layer 0's input projection of each character: its
+                           one-hot weights, or the embedding times them
     WxR: (L - 1, H, G)     input weights of layers 1 .. L-1
     Wh:  (L, H, G)         recurrent weights;  b: (L, G) biases
     Wy:  (H, V), by: (V,)  output projection

@@ -1,10 +1,13 @@
-"""Character-level language model: one-hot characters in, a stack of LSTM or
-vanilla-RNN layers, and a softmax over the vocabulary at every time step.
+"""Character-level language model: characters in (embedded, or one-hot), a
+stack of LSTM or vanilla-RNN layers, and a softmax over the vocabulary at
+every time step.
 
 Parameters, in the model's ``params`` dict (G = 4H for an LSTM, H for an RNN):
 
-    l0.Wx (V, G)   input weights of layer 0, one row per character: the
-                   product of a one-hot input with them is a row lookup
+    emb   (V, D)   the character embedding, when embed = D > 0
+    l0.Wx (D, G)   input weights of layer 0 after an embedding; with one-hot
+          (V, G)   input (embed = 0), one row per character: the product
+                   of a one-hot input with them is a row lookup
     lK.Wx (H, G)   input weights of layer K > 0
     lK.Wh (H, G)   recurrent weights, lK.b (G,) bias
     out.w (H, V)   output projection, out.b (V,)
@@ -25,20 +28,27 @@ CELLS = ("lstm", "rnn")
 
 class CharLM:
     def __init__(self, vocab_size, cell="lstm", hidden=256, layers=2, dropout=0.0,
-                 dtype=np.float32):
+                 embed=0, dtype=np.float32):
+        """embed: the embedding's width D, or 0 for one-hot input (the
+        default here, so that checkpoints from before embeddings rebuild)."""
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r} (known: lstm, rnn)")
         if vocab_size < 1 or hidden < 1 or layers < 1:
             raise ValueError("vocab_size, hidden and layers must be at least 1")
+        if embed < 0:
+            raise ValueError(f"embed must be 0 (one-hot input) or more, got {embed}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.V, self.cell, self.H, self.L = int(vocab_size), cell, int(hidden), int(layers)
-        self.dropout = float(dropout)
+        self.dropout, self.D = float(dropout), int(embed)
         self.G = 4 * self.H if cell == "lstm" else self.H
         self.dtype = np.dtype(dtype)
         self.params = {}
+        if self.D:
+            self.params["emb"] = np.zeros((self.V, self.D), self.dtype)
         for l in range(self.L):
-            self.params[f"l{l}.Wx"] = np.zeros((self.V if l == 0 else self.H, self.G), self.dtype)
+            rows = (self.D or self.V) if l == 0 else self.H
+            self.params[f"l{l}.Wx"] = np.zeros((rows, self.G), self.dtype)
             self.params[f"l{l}.Wh"] = np.zeros((self.H, self.G), self.dtype)
             self.params[f"l{l}.b"] = np.zeros(self.G, self.dtype)
         self.params["out.w"] = np.zeros((self.H, self.V), self.dtype)
@@ -47,15 +57,16 @@ class CharLM:
         self._tape = None
 
     @staticmethod
-    def count_params(vocab_size, cell="lstm", hidden=256, layers=2, **_):
+    def count_params(vocab_size, cell="lstm", hidden=256, layers=2, embed=0, **_):
         """The number of parameters of such a model, without building it."""
         G = 4 * hidden if cell == "lstm" else hidden
-        return (vocab_size * G + (layers - 1) * hidden * G + layers * (hidden * G + G)
+        first = vocab_size * embed + embed * G if embed else vocab_size * G
+        return (first + (layers - 1) * hidden * G + layers * (hidden * G + G)
                 + hidden * vocab_size + vocab_size)
 
     def arch_args(self):
         return {"vocab_size": self.V, "cell": self.cell, "hidden": self.H,
-                "layers": self.L, "dropout": self.dropout}
+                "layers": self.L, "dropout": self.dropout, "embed": self.D}
 
     def num_params(self):
         return sum(int(p.size) for p in self.params.values())
@@ -74,6 +85,12 @@ class CharLM:
         self.params["out.b"][...] = 0
         return self
 
+    def input_table(self):
+        """(V, G): layer 0's input projection of each character, the row that
+        its one-hot vector or its embedding contributes (for sampling)."""
+        P = self.params
+        return P["emb"] @ P["l0.Wx"] if self.D else P["l0.Wx"]
+
     def zero_state(self, n):
         parts = 2 if self.cell == "lstm" else 1
         return [tuple(np.zeros((n, self.H), self.dtype) for _ in range(parts))
@@ -88,7 +105,9 @@ class CharLM:
         new_state = []
         inp = None
         for l in range(self.L):
-            if l == 0:
+            if l == 0 and self.D:
+                xw, emb = K.embed_project_forward(tokens, P["emb"], P["l0.Wx"])
+            elif l == 0:
                 xw, emb = K.embedding_forward(tokens, P["l0.Wx"])
             else:
                 xw = K.matmul(inp.reshape(T * N, self.H), P[f"l{l}.Wx"]).reshape(T, N, self.G)
@@ -129,7 +148,9 @@ class CharLM:
             G[f"l{l}.Wh"][...] = dWh
             dxw2 = dxw.reshape(T * N, self.G)
             G[f"l{l}.b"][...] = dxw2.sum(axis=0)
-            if l == 0:
+            if l == 0 and self.D:
+                G["emb"][...], G["l0.Wx"][...] = K.embed_project_backward(dxw, emb)
+            elif l == 0:
                 G["l0.Wx"][...] = K.embedding_backward(dxw, emb)
             else:
                 G[f"l{l}.Wx"][...] = K.matmul_tn(inp.reshape(T * N, self.H), dxw2)

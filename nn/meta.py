@@ -67,10 +67,13 @@ class Meta:
 
 def config_from(cls, meta):
     """A config dataclass from the checkpoint's "config" section, each field
-    checked against the type of its default."""
+    checked against the type of its default. A field the checkpoint predates
+    takes its value from ``cls.LEGACY`` if there, else today's default."""
     section = meta.section("config")
     kinds = {bool: "bool", int: "int", float: "float", str: "str"}
-    values = {f.name: section.get(f.name, kinds[f.type], f.default) for f in fields(cls)}
+    legacy = getattr(cls, "LEGACY", {})
+    values = {f.name: section.get(f.name, kinds[f.type], legacy.get(f.name, f.default))
+              for f in fields(cls)}
     return cls(**values)
 
 

@@ -9,8 +9,9 @@ from .meta import Meta, arch_args, ids_array
 
 CNN_ARGS = {"in_channels": "size", "num_classes": "size", "image_size": "size",
             "depth": "size", "width": "size", "first_stride": "size", "dropout": "float"}
+# "embed" is missing from checkpoints made before embeddings: one-hot input.
 LM_ARGS = {"vocab_size": "size", "cell": "str", "hidden": "size", "layers": "size",
-           "dropout": "float"}
+           "dropout": "float", "embed": "count"}
 
 
 def _build(path, make):

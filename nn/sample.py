@@ -30,7 +30,7 @@ class Sampler:
         H, G, dt = model.H, model.G, model.dtype
         rest = [P[f"l{l}.Wx"] for l in range(1, L)]
         self.weights = (
-            np.ascontiguousarray(P["l0.Wx"]),
+            np.ascontiguousarray(model.input_table()),
             np.ascontiguousarray(np.stack(rest) if rest else np.zeros((0, H, G), dt)),
             np.ascontiguousarray(np.stack([P[f"l{l}.Wh"] for l in range(L)])),
             np.ascontiguousarray(np.stack([P[f"l{l}.b"] for l in range(L)])),

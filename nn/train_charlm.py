@@ -7,13 +7,13 @@ Progress goes out through ``report(event, info)``; this module never prints.
 """
 
 import math
-import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from nnlab.kernels import softmax_cross_entropy
 
+from . import clock
 from .charlm import CharLM, clip_grad_norm
 from .checkpoint import CheckpointError, split_arrays
 from .meta import Meta, arch_args, check, config_from
@@ -34,6 +34,7 @@ class CharLMConfig:
     hidden: int = 256             # units per layer
     layers: int = 2               # stacked recurrent layers
     dropout: float = 0.0          # dropout after each layer
+    embed: int = 64               # character embedding width (0: one-hot input)
     seq_len: int = 64             # time steps per chunk of truncated BPTT
     batch_size: int = 32          # parallel streams of text
     lr: float = 3e-3              # peak learning rate (Adam)
@@ -48,10 +49,14 @@ class CharLMConfig:
     time_limit: float = 0         # stop after this many seconds (0: none); the schedule ends then
     seed: int = 0                 # seeds the weights and dropout
 
+    # What a checkpoint that predates a field meant by it, when that differs
+    # from today's default: before embeddings, input was one-hot.
+    LEGACY = {"embed": 0}
 
 
 # What a resumed run may not change: it would no longer be the same model or data order.
-FIXED_ON_RESUME = ("cell", "hidden", "layers", "seq_len", "batch_size", "val_frac", "seed")
+FIXED_ON_RESUME = ("cell", "hidden", "layers", "embed", "seq_len", "batch_size", "val_frac",
+                   "seed")
 
 
 def split_corpus(ids, val_frac):
@@ -81,7 +86,7 @@ class CharLMTrainer:
                               f"sequence length {c.seq_len} -> {self.seq_len}")
         self.streams = Streams(self.train_ids, self.batch, self.seq_len)
         arch = arch or {"vocab_size": len(vocab), "cell": c.cell, "hidden": c.hidden,
-                        "layers": c.layers, "dropout": c.dropout}
+                        "layers": c.layers, "dropout": c.dropout, "embed": c.embed}
         self.model = CharLM(**arch)
         self.rng = np.random.Generator(np.random.PCG64(c.seed))
         self.model.init(self.rng)
@@ -139,7 +144,7 @@ class CharLMTrainer:
         tokens = self.batch * self.seq_len
         bound = loss_bound(len(self.vocab))
         report("start", {"total": self.total_steps, "done": self.step})
-        t_start = time.perf_counter()
+        t_start = clock.now()
         seconds0, step0 = self.seconds, self.step
         self.val_seconds = 0.0   # of this run, left out of tokens/s
         last_good = None
@@ -169,7 +174,7 @@ class CharLMTrainer:
             self.chunk += 1
             self.window[0] += loss
             self.window[1] += 1
-            self.seconds = seconds0 + time.perf_counter() - t_start
+            self.seconds = seconds0 + clock.now() - t_start
             trained = self.seconds - seconds0
             self.tokens_per_second = (tokens * (self.step - step0)
                                       / max(trained - self.val_seconds, 1e-9))
@@ -187,9 +192,9 @@ class CharLMTrainer:
         self.window = [0.0, 0]
         val = None
         if self.val_ids is not None:
-            t0 = time.perf_counter()
+            t0 = clock.now()
             val = evaluate_lm(self.model, self.val_ids, self.batch, self.seq_len)
-            self.val_seconds += time.perf_counter() - t0
+            self.val_seconds += clock.now() - t0
         improved = val is not None and (self.best_val is None or val < self.best_val)
         if improved:
             self.best_val = val

@@ -6,7 +6,6 @@ callback, ``report(event, info)``, so this module never prints.
 """
 
 import math
-import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -14,6 +13,7 @@ import numpy as np
 from nnlab import NnlabError
 from nnlab.kernels import softmax_cross_entropy
 
+from . import clock
 from .checkpoint import CheckpointError, split_arrays
 from .meta import Meta, arch_args, config_from
 from .cnn_models import build_cnn
@@ -168,13 +168,13 @@ class CNNTrainer:
             report("epoch_start", {"epoch": self.epoch + 1, "epochs": c.epochs,
                                    "batches": self.steps_per_epoch,
                                    "done": math.ceil(self.pos / c.batch_size)})
-            t0, seconds0 = time.perf_counter(), self.seconds
+            t0, seconds0 = clock.now(), self.seconds
             acc = self.acc  # this epoch's sums, kept in checkpoints for an exact resume
             last_good = None
             while self.pos < self.n_train and not self.out_of_time():
                 if stop():
                     self.interrupted = True
-                    acc["seconds"] += time.perf_counter() - t0
+                    acc["seconds"] += clock.now() - t0
                     if save is not None:
                         save(self)
                     return self.history[-1] if self.history else None
@@ -195,14 +195,14 @@ class CNNTrainer:
                 acc["seen"] += len(idx)
                 acc["loss_sum"] += loss * len(idx)
                 acc["correct"] += int((logits.argmax(axis=1) == y).sum())
-                elapsed = time.perf_counter() - t0
+                elapsed = clock.now() - t0
                 self.seconds = seconds0 + elapsed
                 seconds = acc["seconds"] + elapsed
                 report("batch", {"loss": acc["loss_sum"] / acc["seen"],
                                  "accuracy": acc["correct"] / acc["seen"],
                                  "images_per_second": acc["seen"] / max(seconds, 1e-9),
                                  "done": math.ceil(self.pos / c.batch_size)})
-            acc["seconds"] += time.perf_counter() - t0
+            acc["seconds"] += clock.now() - t0
             seen = acc["seen"]
             if self.pos >= self.n_train:
                 self.epoch += 1

@@ -51,3 +51,28 @@ def no_user_data(tmp_path, monkeypatch):
     """Keeps tests away from the real cache folder and $NNLAB_DATA."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.delenv("NNLAB_DATA", raising=False)
+
+
+class FakeClock:
+    """Stands in for nnlab.nn.clock.now: every reading advances it by ``tick``
+    seconds, so a --time-limit stops a run at the same step on any machine."""
+
+    def __init__(self, tick):
+        self.tick, self.t, self.readings = tick, 0.0, 0
+
+    def __call__(self):
+        self.readings += 1
+        self.t += self.tick
+        return self.t
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """fake_clock(tick) installs a FakeClock in the trainers and returns it."""
+    def install(tick):
+        from nnlab.nn import clock
+
+        fake = FakeClock(tick)
+        monkeypatch.setattr(clock, "now", fake)
+        return fake
+    return install

@@ -331,6 +331,18 @@ def embedding_backward(dout, ids, V):
     return dw
 
 
+def embed_project_forward(ids, E, W):
+    """one_hot(ids) @ E @ W: an embedding, then a linear map without bias."""
+    return one_hot(ids, E.shape[0], E.dtype) @ E @ W
+
+
+def embed_project_backward(dout, ids, E, W):
+    """(dE, dW) of embed_project_forward, through the embedded rows x = E[ids]."""
+    x = one_hot(ids, E.shape[0]).reshape(-1, E.shape[0]) @ E   # (M, D)
+    d = dout.reshape(-1, W.shape[1])                           # (M, G)
+    return embedding_backward(d @ W.T, np.asarray(ids).reshape(-1), E.shape[0]), x.T @ d
+
+
 # =================================================================== dropout
 
 def dropout_forward(x, p, u):

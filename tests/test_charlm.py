@@ -15,12 +15,18 @@ from nnlab.nn.sample import Sampler
 from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer, split_corpus
 
 
-@pytest.mark.parametrize("cell", ["lstm", "rnn"])
-def test_model_gradients_match_central_differences(cell):
-    """The whole model, float64: embedding, 2 layers, projection, loss."""
-    m = CharLM(5, cell=cell, hidden=4, layers=2, dtype=np.float64).init(np.random.default_rng(0))
+@pytest.mark.parametrize("cell, V, embed", [
+    ("lstm", 5, 0), ("rnn", 5, 0),   # one-hot input
+    ("lstm", 5, 3), ("rnn", 5, 3),   # an embedding; 6 ids > V: the (V, G) table is gathered
+    ("lstm", 9, 3),                  # 6 ids < V: the embedded rows are multiplied
+])
+def test_model_gradients_match_central_differences(cell, V, embed):
+    """The whole model, float64: input, 2 layers, projection, loss."""
+    m = CharLM(V, cell=cell, hidden=4, layers=2, embed=embed, dtype=np.float64)
+    m.init(np.random.default_rng(0))
+    assert ("emb" in m.params) == bool(embed)
     rng = np.random.default_rng(1)
-    x, y = rng.integers(0, 5, (3, 2)), rng.integers(0, 5, (3, 2))
+    x, y = rng.integers(0, V, (3, 2)), rng.integers(0, V, (3, 2))
     state = [tuple(rng.standard_normal(a.shape) * 0.5 for a in s) for s in m.zero_state(2)]
 
     def loss():
@@ -117,8 +123,8 @@ BACKENDS = pytest.mark.parametrize("expected", [None, 1], ids=["fused", "numpy"]
 @BACKENDS
 def test_sampler_matches_the_batched_model(expected):
     """The one-character step gives the same scores as the training forward pass."""
-    for cell in ("lstm", "rnn"):
-        m = CharLM(9, cell=cell, hidden=16, layers=3).init(np.random.default_rng(0))
+    for cell, embed in (("lstm", 0), ("rnn", 0), ("lstm", 5), ("rnn", 7)):
+        m = CharLM(9, cell=cell, hidden=16, layers=3, embed=embed).init(np.random.default_rng(0))
         ids = np.random.default_rng(1).integers(0, 9, 12)
         logits, _ = m.forward(ids[:, None], m.zero_state(1))
         s = Sampler(m, expected)
@@ -190,11 +196,24 @@ def test_trainer_validates_and_saves(tmp_path):
     assert t.best_val == min(h["val_loss"] for h in t.history)
 
 
-def test_time_limit_stops_training():
+def test_time_limit_stops_training(fake_clock):
+    """A clock that reads 0.1 s later at every reading (one per step): the
+    0.5 s limit stops the run after exactly five steps, on any machine."""
+    fake_clock(0.1)
     t = tiny_trainer("abcdefgh" * 200, steps=10 ** 6, time_limit=0.5)
     t.run()
-    assert 0 < t.step < 10 ** 6 and t.seconds >= 0.5
+    assert t.step == 5 and t.seconds == pytest.approx(0.5)
     assert t.history[-1]["step"] == t.step  # a final validation at the stop
+
+
+def test_time_limit_stretches_the_schedule(fake_clock):
+    """With the time limit ending the run before --steps would, the learning
+    rate decays by the clock: halfway through the time, halfway down."""
+    fake_clock(0.1)
+    t = tiny_trainer("abcdefgh" * 200, steps=1000, time_limit=1.0, lr=1e-2, min_lr_frac=0.0)
+    t.run(stop=lambda: t.step >= 5)
+    assert t.seconds == pytest.approx(0.5)
+    assert t.progress() == pytest.approx(500)
 
 
 def test_resume_continues_exactly():

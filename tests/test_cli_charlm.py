@@ -124,12 +124,16 @@ def test_resume_continues_and_refuses_contradictions(tmp_path, poem):
     assert_clean_failure(done, 2, "already holds 12 steps")
 
 
-def test_time_limit(tmp_path, poem):
+def test_time_limit(tmp_path, poem, fake_clock):
+    """A clock that reads 0.25 s later at every reading: --time-limit 1 stops
+    after the third step (the run's first reading starts the count)."""
+    fake_clock(0.25)
     result = run("train-charlm", poem, *small("--steps", 10 ** 6, "--time-limit", 1),
                  "--out", tmp_path / "t.npz", "--json")
     assert result.exit_code == 0, result.output
-    assert "time limit" in result.stderr
-    assert json.loads(result.stdout)["seconds"] < 30
+    assert "time limit of 1s reached at step 4" in result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["steps"] == 4 and metrics["seconds"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("content, fragment", [

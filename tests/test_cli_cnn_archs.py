@@ -95,59 +95,53 @@ def test_alexnet_end_to_end(tmp_path, tiny_mnist):
     check_eval_reproduces(tmp_path / "cnn.npz", tiny_mnist, metrics)
 
 
-TIME_LIMITED = ["--arch", "alexnet", "--batch-size", 8, "--schedule", "constant", "--epochs", 1]
+TIME_LIMITED = ["--batch-size", 8, "--schedule", "constant", "--epochs", 1]
 
 
 def time_limited_run(tmp_path, data, limit=0.5):
-    """AlexNet, batch 8 over the 256 images: seconds of training (~0.1 s a
-    step here), so --time-limit 0.5 stops inside the first epoch."""
+    """LeNet-5, batch 8 over the 256 images (32 steps an epoch), with a clock
+    that reads 0.1 s later at every reading (one per step; see conftest's
+    fake_clock): --time-limit 0.5 stops after step 5, on any machine."""
     return ok(run("train-cnn", "--data", data, *TIME_LIMITED, "--time-limit", limit,
                   "--out", tmp_path / "t.npz", "--json"))
 
 
-def test_time_limit_stops_early_and_resumes(tmp_path, tiny_mnist):
+def test_time_limit_stops_early_and_resumes(tmp_path, tiny_mnist, fake_clock):
     """--time-limit 0.5 stops inside the first epoch with a message,
     evaluates and saves a resumable checkpoint; resuming it with a limit half
     a second longer (the limit counts all the training, across resumes)
     carries on from where it stopped, with the same data order."""
+    fake_clock(0.1)
     result = time_limited_run(tmp_path, tiny_mnist)
-    assert "time limit of 0.5s reached in epoch 1, at step" in result.stderr
+    assert "time limit of 0.5s reached in epoch 1, at step 5" in result.stderr
     metrics = json.loads(result.stdout)
-    assert 0 < metrics["epochs"] < 1
-    assert metrics["seconds"] >= 0.5
+    assert metrics["epochs"] == pytest.approx(5 / 32, abs=1e-3)
+    assert metrics["seconds"] == pytest.approx(0.5)
     meta, arrays = load_checkpoint(tmp_path / "t.npz", kind="cnn")
-    assert meta["epoch"] == 0 and 0 < meta["step"] < 32
-    assert meta["pos"] == 8 * meta["step"]
+    assert meta["epoch"] == 0 and meta["step"] == 5 and meta["pos"] == 40
     assert sorted(arrays["data/perm"]) == list(range(256))
     assert meta["config"]["time_limit"] == 0.5
     assert len(meta["history"]) == 1 and meta["history"][0]["epoch"] < 1
 
-    limit = round(meta["seconds"] + 0.5, 3)
-    resumed = ok(run("train-cnn", "--resume", tmp_path / "t.npz", "--time-limit", limit,
+    resumed = ok(run("train-cnn", "--resume", tmp_path / "t.npz", "--time-limit", 1.0,
                      "--json"))
     assert "resuming at epoch 1" in resumed.stderr
+    assert "time limit of 1s reached in epoch 1, at step 10" in resumed.stderr
     meta2, arrays2 = load_checkpoint(tmp_path / "t.npz", kind="cnn")
-    assert meta2["step"] > meta["step"] and meta2["seconds"] > meta["seconds"]
-    assert meta2["config"]["time_limit"] == limit
+    assert meta2["epoch"] == 0 and meta2["step"] == 10 and meta2["pos"] == 80
+    assert meta2["seconds"] == pytest.approx(1.0)
+    assert meta2["config"]["time_limit"] == 1.0
+    np.testing.assert_array_equal(arrays2["data/perm"], arrays["data/perm"])
     assert len(meta2["history"]) == 2
-    assert not np.array_equal(arrays2["params/fc8.w"], arrays["params/fc8.w"])
-    if meta2["epoch"] == 0:          # stopped again, further on in the same order
-        assert f"time limit of {limit:g}s reached in epoch 1" in resumed.stderr
-        assert meta2["pos"] == 8 * meta2["step"]
-        np.testing.assert_array_equal(arrays2["data/perm"], arrays["data/perm"])
-        assert meta["history"][0]["epoch"] < meta2["history"][1]["epoch"] < 1
-    else:                             # a fast machine: the epoch finished
-        assert meta2["epoch"] == 1 and meta2["pos"] == 0 and meta2["step"] == 32
+    assert meta["history"][0]["epoch"] < meta2["history"][1]["epoch"] < 1
+    assert not np.array_equal(arrays2["params/fc3.w"], arrays["params/fc3.w"])
 
 
-def test_resume_with_the_time_limit_used_up(tmp_path, tiny_mnist):
+def test_resume_with_the_time_limit_used_up(tmp_path, tiny_mnist, fake_clock):
+    fake_clock(0.1)
     time_limited_run(tmp_path, tiny_mnist)
-    meta, _ = load_checkpoint(tmp_path / "t.npz", kind="cnn")
     result = run("train-cnn", "--resume", tmp_path / "t.npz", "--json")
-    if meta["seconds"] >= 0.5:        # the run stopped at its limit: a clear usage error
-        assert_clean_failure(result, 2, "--time-limit")
-    else:                             # a fast machine finished the epoch first
-        assert_clean_failure(result, 2, "--epochs")
+    assert_clean_failure(result, 2, "--time-limit")
 
 
 def fashion_folder(tmp_path, tiny_mnist):

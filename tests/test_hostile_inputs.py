@@ -27,7 +27,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import time
 import tracemalloc
 import zipfile
 from contextlib import contextmanager
@@ -618,27 +617,24 @@ def test_sample_into_a_closed_pipe(base, tmp_path):
     env = dict(os.environ, NUMBA_NUM_THREADS="1")
     cmd = (f"set -o pipefail; {sys.executable} -m nnlab.cli.main sample {ckpt} --len 100000 "
            "| head -c 1")
-    start = time.monotonic()
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, timeout=120, env=env)
-    elapsed = time.monotonic() - start
     assert b"Traceback" not in proc.stderr, proc.stderr.decode()
     assert len(proc.stdout) == 1
     # pipefail: the status is sample's own. Today: 141 (128 + SIGPIPE), stderr empty.
     assert proc.returncode != 0
     assert len(proc.stderr.decode().strip().splitlines()) <= 1, proc.stderr
 
-    # How long sample keeps going once the reader has gone: read one byte, close
-    # the pipe, time the exit. This tiny model writes about a million characters
-    # a second, so 100,000 prove nothing: ask for 10^9, about a quarter of an hour.
+    # Whether sample keeps going once the reader has gone: read one byte, close
+    # the pipe, wait for the exit. This tiny model writes about a million
+    # characters a second, so 100,000 prove nothing: ask for 10^9, about a
+    # quarter of an hour here, which no machine writes in the minute allowed.
     sample = subprocess.Popen([sys.executable, "-m", "nnlab.cli.main", "sample", str(ckpt),
                                "--len", str(10 ** 9)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, env=env)
     try:
         assert len(sample.stdout.read(1)) == 1
         sample.stdout.close()
-        closed = time.monotonic()
-        sample.wait(timeout=30)
-        after_close = time.monotonic() - closed
+        sample.wait(timeout=60)  # TimeoutExpired: it went on writing into the closed pipe
         err = sample.stderr.read()
     finally:
         if sample.poll() is None:
@@ -646,6 +642,4 @@ def test_sample_into_a_closed_pipe(base, tmp_path):
             sample.wait()
     assert b"Traceback" not in err, err.decode()
     assert sample.returncode != 0
-    assert after_close < 3.0, f"sample ran {after_close:.1f}s after its reader left"
-    assert elapsed < 60
     assert ckpt.read_bytes() == base.lm.read_bytes()

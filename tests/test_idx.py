@@ -1,6 +1,5 @@
 import gzip
 import struct
-import time
 import tracemalloc
 
 import numpy as np
@@ -172,13 +171,13 @@ def test_huge_header_rejected_without_allocating(tmp_path, gz, dims, forbid_big_
     # file (raw) or its compression ratio (gzip) can reject it.
     path = put(tmp_path / "f", header(0x08, *dims) + bytes(1000), gz)
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         assert_idx_error(path, "re-download")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 1.0
+    # Nothing of the claimed size was allocated or read: a read of it would
+    # have gone through more than a megabyte of buffers.
     assert peak < 1 << 20
 
 
