@@ -1,10 +1,11 @@
 """nnlab eval: measure a checkpoint on its test data."""
 
-import json
+import math
 
 import click
 
 from .options import data_option, json_option, threads_option
+from .output import dumps, require_stdout
 
 
 @click.command("eval")
@@ -26,6 +27,7 @@ def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
     """
     from nnlab.nn.checkpoint import CheckpointError, load_checkpoint
 
+    require_stdout("the evaluation")
     meta, arrays = load_checkpoint(checkpoint)
     if meta["kind"] == "cnn":
         if textfile is not None:
@@ -39,14 +41,12 @@ def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
     else:
         raise CheckpointError(f"{checkpoint} holds a {meta['kind']!r} model, which eval does not know")
     if as_json:
-        click.echo(json.dumps(results))
+        click.echo(dumps(results))
     else:
         printer(results)
 
 
 def _eval_charlm(checkpoint, meta, arrays, textfile):
-    import math
-
     from nnlab.data.text import TextError, Vocab, read_text
     from nnlab.nn.lm_data import bits, evaluate_lm
     from nnlab.nn.restore import lm_batching, lm_model, lm_validation_ids
@@ -73,12 +73,21 @@ def _eval_charlm(checkpoint, meta, arrays, textfile):
         source = textfile
     nats = evaluate_lm(model, ids, batch, seq_len)
     return {"kind": "charlm", "source": source, "characters": int(len(ids)),
-            "loss": nats, "bits_per_char": bits(nats), "perplexity": math.exp(nats)}
+            "loss": nats, "bits_per_char": bits(nats), "perplexity": perplexity(nats)}
+
+
+def perplexity(nats):
+    """e^loss, infinite (null in JSON) when that is past what a float holds."""
+    try:
+        return math.exp(nats)
+    except OverflowError:  # a model saved after its loss had diverged
+        return math.inf
 
 
 def _print_charlm(r):
+    note = "" if math.isfinite(r["perplexity"]) else " (the loss is too large: the model diverged)"
     click.echo(f"{r['loss']:.4f} nats/char  {r['bits_per_char']:.4f} bits/char  "
-               f"perplexity {r['perplexity']:.3f}  ({r['characters']:,} characters of "
+               f"perplexity {r['perplexity']:.3f}{note}  ({r['characters']:,} characters of "
                f"{r['source']})")
 
 

@@ -86,14 +86,47 @@ def plural(n, word):
     return f"{text} {word}" + ("" if n == 1 else "s")
 
 
-def writable_output(ctx, param, value):
-    # Checked before training starts, not after an hour of it.
-    folder = os.path.dirname(os.path.abspath(value))
-    if not os.path.isdir(folder):
-        raise click.BadParameter(f"folder {folder} does not exist")
-    if os.path.isdir(value):
-        raise click.BadParameter(f"{value} is a folder; give a file name")
+force_option = click.option(
+    "--force", is_flag=True, is_eager=True,  # eager: --out's check below reads it
+    help="Replace --out even if it is a file other than an nnlab checkpoint (never a folder, "
+         "a device or a pipe).")
+
+
+def best_path(out):
+    """charlm.npz -> charlm.best.npz: where train-charlm puts the best checkpoint."""
+    root, ext = os.path.splitext(out)
+    return f"{root}.best{ext or '.npz'}"
+
+
+def _check_outputs(ctx, param, value, paths):
+    from nnlab.nn.target import TargetError
+    from nnlab.nn.checkpoint import check_output
+
+    resume = ctx.params.get("resume")
+    targets = paths(value)
+    if resume and not explicit(ctx, param.name):
+        # The command writes to the --resume file instead, which loading it
+        # checks; here, only what goes beside it (NAME.best.npz).
+        targets = [p for p in paths(resume) if p != resume]
+    force = bool(ctx.params.get("force"))
+    for path in targets:
+        try:
+            check_output(path, force)
+        except TargetError as e:
+            raise click.BadParameter(str(e)) from None
     return value
+
+
+def writable_output(ctx, param, value):
+    """--out's callback: refuses, before training starts and not after an
+    hour of it, a path whose checkpoint would replace a folder, a device, a
+    pipe, or a file that is not a checkpoint (unless --force)."""
+    return _check_outputs(ctx, param, value, lambda out: (out,))
+
+
+def writable_output_and_best(ctx, param, value):
+    """writable_output for train-charlm, which also writes NAME.best.npz."""
+    return _check_outputs(ctx, param, value, lambda out: (out, best_path(out)))
 
 
 def check_model_fits(params, option):

@@ -6,6 +6,7 @@ import sys
 import click
 
 from .options import positive_float, seed_option, threads_option
+from .output import require_stdout
 
 
 def nonnegative_int(ctx, param, value):
@@ -44,6 +45,7 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
     from nnlab.nn.restore import lm_model, lm_start
     from nnlab.nn.sample import Sampler
 
+    require_stdout("the text")
     meta, arrays = load_checkpoint(checkpoint, kind="charlm")
     model, chars = lm_model(meta, arrays, checkpoint)
     vocab = Vocab(chars)

@@ -1,20 +1,14 @@
 """nnlab train-charlm: train a character-level language model on a text file."""
 
-import json
 import os
 from shlex import quote
 
 import click
 
-from .options import (check_model_fits, explicit, fraction, json_option, nonnegative_float,
-                      positive_float, positive_int, resumed_config, seed_option,
-                      threads_option, writable_output)
-
-
-def best_path(out):
-    """charlm.npz -> charlm.best.npz: where the best checkpoint by validation loss goes."""
-    root, ext = os.path.splitext(out)
-    return f"{root}.best{ext or '.npz'}"
+from .options import (best_path, check_model_fits, explicit, force_option, fraction,
+                      json_option, nonnegative_float, positive_float, positive_int,
+                      resumed_config, seed_option, threads_option, writable_output_and_best)
+from .output import dumps
 
 
 @click.command("train-charlm")
@@ -58,9 +52,10 @@ def best_path(out):
                    "would run longer.")
 @seed_option
 @click.option("--out", type=click.Path(dir_okay=False), default="charlm.npz", show_default=True,
-              callback=writable_output,
+              callback=writable_output_and_best,
               help="Checkpoint written at every validation; the best one by validation loss "
                    "goes beside it as NAME.best.npz.")
+@force_option
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
               help="Continue training from this checkpoint (FILE defaults to its corpus).")
 @json_option
@@ -68,7 +63,7 @@ def best_path(out):
 @click.pass_context
 def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch_size, lr,
                  warmup_steps, weight_decay, clip, val_frac, eval_every, steps, epochs,
-                 time_limit, seed, out, resume, as_json):
+                 time_limit, seed, out, force, resume, as_json):
     """Train a character-level language model on FILE ("-" for stdin).
 
     The vocabulary is the set of characters in FILE (read as UTF-8). Progress
@@ -80,6 +75,7 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch
     from nnlab.nn.charlm import CharLM
     from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
     from nnlab.nn.meta import Meta, config_from
+    from nnlab.nn.restore import check_resumable
     from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer
 
     from .interrupt import graceful_stop
@@ -94,6 +90,7 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch
     meta = arrays = None
     if resume:
         meta, arrays = load_checkpoint(resume, kind="charlm")
+        check_resumable(meta, arrays, resume)
         m = Meta(meta, resume)
         config = resumed_config(ctx, config_from(CharLMConfig, m), options)
         if explicit(ctx, "steps") and not explicit(ctx, "epochs"):
@@ -114,6 +111,11 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch
     if file != "-" and not os.path.exists(file) and bundled_path(file):
         file = bundled_path(file)
         notes.append(f"using the {os.path.basename(file)} bundled with nnlab")
+    if file != "-" and os.path.realpath(file) in (os.path.realpath(out),
+                                                   os.path.realpath(best_path(out))):
+        # Even with --force: the text would be gone by the first save.
+        raise click.BadParameter(f"{file} is the training text; give --out another file name",
+                                 param_hint="--out")
     text = read_text(file)
     vocab = Vocab.from_text(text)
     if len(text) < 2:
@@ -142,9 +144,9 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch
     def save(t, improved):
         meta, arrays = t.state_dict()
         meta["corpus"] = corpus
-        save_checkpoint(out, meta, arrays)
+        save_checkpoint(out, meta, arrays, force=force)
         if improved:
-            save_checkpoint(best, meta, arrays)
+            save_checkpoint(best, meta, arrays, force=force)
 
     with LMProgress(unit="tok") as report, graceful_stop(report.line) as stop:
         for note in notes:
@@ -168,7 +170,7 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch
                "parameters": trainer.model.num_params(), "checkpoint": out,
                "best_checkpoint": best if trainer.best_val is not None else None}
     if as_json:
-        click.echo(json.dumps(results))
+        click.echo(dumps(results))
     else:
         line = f"train loss {results['train_loss']:.4f}"
         if results["val_loss"] is not None:

@@ -1,13 +1,13 @@
 """nnlab train-cnn: train an image classifier and write a checkpoint."""
 
-import json
 from shlex import quote
 
 import click
 
-from .options import (data_option, dataset_option, explicit, fraction, json_option,
-                      nonnegative_float, plural, positive_float, positive_int, resumed_config,
-                      seed_option, threads_option, writable_output)
+from .options import (data_option, dataset_option, explicit, force_option, fraction,
+                      json_option, nonnegative_float, plural, positive_float, positive_int,
+                      resumed_config, seed_option, threads_option, writable_output)
+from .output import dumps
 
 
 @click.command("train-cnn")
@@ -55,6 +55,7 @@ from .options import (data_option, dataset_option, explicit, fraction, json_opti
 @click.option("--out", type=click.Path(dir_okay=False), default="cnn.npz", show_default=True,
               callback=writable_output,
               help="Checkpoint to write after every epoch (the --resume file by default when resuming).")
+@force_option
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
               help="Continue training from this checkpoint.")
 @click.option("--limit", type=int, default=None, callback=positive_int,
@@ -66,7 +67,7 @@ from .options import (data_option, dataset_option, explicit, fraction, json_opti
 @click.pass_context
 def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout, epochs, batch_size, lr, optimizer,
               momentum, weight_decay, schedule, warmup_steps, augment, label_smoothing,
-              time_limit, seed, out, resume, limit, download, as_json):
+              time_limit, seed, out, force, resume, limit, download, as_json):
     """Train a CNN (LeNet-5, AlexNet-style or ResNet) on MNIST or Fashion-MNIST.
 
     Progress goes to stderr; the test accuracy and the checkpoint's name go to
@@ -74,7 +75,9 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout,
     """
     from nnlab.data.datasets import load_dataset
     from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
-    from nnlab.nn.meta import Meta, config_from
+    from nnlab.nn.image_fit import check_images
+    from nnlab.nn.meta import Meta, arch_args, config_from
+    from nnlab.nn.restore import CNN_ARGS, check_resumable
     from nnlab.nn.train_cnn import CNNConfig, CNNTrainer, arch_defaults
 
     from .interrupt import graceful_stop
@@ -91,9 +94,12 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout,
         if options[name] is None:
             options[name] = value
     meta = arrays = None
+    trained_side = None
     if resume:
         meta, arrays = load_checkpoint(resume, kind="cnn")
+        check_resumable(meta, arrays, resume)
         m = Meta(meta, resume)
+        trained_side = arch_args(m, CNN_ARGS)[1].get("image_size")
         config = resumed_config(ctx, config_from(CNNConfig, m), options)
         if not explicit(ctx, "out"):
             out = resume
@@ -111,6 +117,8 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout,
 
     with download_progress() as on_progress:
         data = load_dataset(config.dataset, data_dir, download=download, on_progress=on_progress)
+    # Before the network is built: it fails deep inside on images it cannot take.
+    check_images(config.arch, data.train_x, data.folder or config.dataset, trained_side, resume)
     trainer = (CNNTrainer.resume(meta, arrays, data, config, resume) if resume
                else CNNTrainer(config, data))
 
@@ -119,7 +127,8 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout,
         report.line(f"{verb} {config.arch} ({trainer.model.num_params():,} parameters) on "
                     f"{trainer.n_train:,} {config.dataset} images, {plural(config.epochs, 'epoch')}, "
                     f"batch {config.batch_size}, {config.optimizer} lr {config.lr:g}")
-        final = trainer.run(report, save=lambda t: save_checkpoint(out, *t.state()), stop=stop)
+        final = trainer.run(report, save=lambda t: save_checkpoint(out, *t.state(), force=force),
+                            stop=stop)
     if trainer.interrupted:
         report.line(f"interrupted at step {trainer.step:,} (epoch {trainer.epochs_done:.2f}); "
                     f"{out} holds it. Resume with: nnlab train-cnn --resume {quote(out)}")
@@ -133,7 +142,7 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout,
         "images_per_second": round(final["images_per_second"], 1), "checkpoint": out,
     }
     if as_json:
-        click.echo(json.dumps(results))
+        click.echo(dumps(results))
     else:
         click.echo(f"test accuracy {results['test_accuracy']:.2%} (loss {results['test_loss']:.4f}) "
                    f"after {plural(round(trainer.epochs_done, 2), 'epoch')}, "

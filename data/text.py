@@ -11,6 +11,7 @@ from importlib import resources
 import numpy as np
 
 from nnlab import NnlabError
+from nnlab import memory
 
 
 class TextError(NnlabError):
@@ -27,13 +28,46 @@ def bundled_path(name):
     return str(resources.files("nnlab.data") / name)
 
 
-def read_bytes(path):
-    """The bytes of ``path``, or of stdin when path is "-"; errors in one line."""
+# Training holds about this many bytes of memory per byte of text (measured:
+# 19 for 20 MB of ASCII): the text, its ids, and the int64 streams and indices.
+BYTES_PER_CHAR = 24
+# Beyond this nnlab does not read a text at all: days per epoch on a CPU.
+MAX_TEXT = 2 << 30
+CHUNK = 1 << 20  # pieces of a stream without a size (a pipe, a device)
+
+
+def text_limit():
+    """(bytes of text nnlab reads at most here, why)."""
+    have = memory.available_memory()
+    if have is not None and have // BYTES_PER_CHAR < MAX_TEXT:
+        return max(have // BYTES_PER_CHAR, CHUNK), (
+            f"too much for the {memory.size_text(have)} of memory available (nnlab needs "
+            f"about {BYTES_PER_CHAR} bytes per character)")
+    return MAX_TEXT, "the most nnlab reads"
+
+
+def _too_big(name, limit, why):
+    return TextError(f"{name} holds more than {memory.size_text(limit)} of text, {why}; "
+                     f"train on a part of it, e.g. head -n 100000 {name} > part.txt")
+
+
+def read_bytes(path, limit=None):
+    """The bytes of ``path``, or of stdin when path is "-"; errors in one line.
+    Reads at most ``limit`` bytes (default: text_limit()), in pieces, so that
+    /dev/zero or an endless pipe fails at once instead of filling memory."""
+    why = "the limit given"
+    if limit is None:
+        limit, why = text_limit()
+    name = "stdin" if path == "-" else path
     if path == "-":
-        return sys.stdin.buffer.read()
+        if sys.stdin is None:  # started with stdin closed (<&-)
+            raise TextError("stdin is closed; give a FILE, or pipe the text in")
+        return _read_bounded(sys.stdin.buffer, name, limit, why)
     try:
         with open(path, "rb") as f:
-            return f.read()
+            if os.fstat(f.fileno()).st_size > limit:  # a regular file: refused unread
+                raise _too_big(name, limit, why)
+            return _read_bounded(f, name, limit, why)
     except FileNotFoundError:
         raise TextError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -42,6 +76,18 @@ def read_bytes(path):
         raise TextError(f"{path}: permission denied") from None
     except OSError as e:
         raise TextError(f"{path}: {e.strerror or e}") from None
+
+
+def _read_bounded(f, name, limit, why):
+    pieces, total = [], 0
+    while True:
+        piece = f.read(min(CHUNK, limit + 1 - total))
+        if not piece:
+            return b"".join(pieces)
+        total += len(piece)
+        if total > limit:
+            raise _too_big(name, limit, why)
+        pieces.append(piece)
 
 
 def decode_text(data, name):

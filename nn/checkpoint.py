@@ -4,12 +4,15 @@ The metadata says what the file is (format, version, kind) and everything
 needed to rebuild and resume a run; the arrays are the weights and the
 optimizer and data-order state. Files are written to a temporary file in the
 same folder and moved into place with ``os.replace``, so a crash or a full
-disk mid-write leaves the previous checkpoint as it was. Reading never
-unpickles anything.
+disk mid-write leaves the previous checkpoint as it was; and only over an
+absent path or an earlier checkpoint (nn/target.py), never over a device or
+someone's notes. Reading never unpickles anything, and never takes more
+memory than the zip directory declares and the machine has.
 """
 
 import json
 import os
+import stat
 import tempfile
 import time
 import zipfile
@@ -17,26 +20,35 @@ import zipfile
 import numpy as np
 
 from nnlab import NnlabError, __version__
+from nnlab import memory
+
+from .target import file_kind, output_target
 
 FORMAT = "nnlab-checkpoint"
 VERSION = 1
 META_KEY = "__meta__"
+# Metadata larger than this is not an nnlab checkpoint's (a 1.1M-character
+# vocabulary and thousands of validations take a few MB).
+MAX_META = 64 << 20
 
 
 class CheckpointError(NnlabError):
     """A checkpoint that cannot be read, or is not the kind asked for."""
 
 
-def save_checkpoint(path, meta, arrays):
-    """Writes ``arrays`` ({name: ndarray}) and ``meta`` (a JSON-able dict) to ``path`` atomically."""
+def save_checkpoint(path, meta, arrays, force=False):
+    """Writes ``arrays`` ({name: ndarray}) and ``meta`` (a JSON-able dict) to
+    ``path`` atomically, through a symbolic link to its target. Raises
+    TargetError rather than replace anything but an empty file or an nnlab
+    checkpoint (with ``force``: any regular file, never a folder, a device or
+    a pipe); the commands check first, and this is the last line of defence."""
     path = os.fspath(path)
     meta = dict(meta, format=FORMAT, version=VERSION, nnlab_version=__version__)
     blob = np.frombuffer(json.dumps(meta, allow_nan=False).encode("utf-8"), np.uint8)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CheckpointError(f"cannot write {path}: folder {folder} does not exist")
-    _remove_stale_temps(folder, os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    real = check_output(path, force)
+    folder, name = os.path.split(real)
+    _remove_stale_temps(folder, name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
         # mkstemp makes the file private; give it the mode any new file gets.
         umask = os.umask(0)
@@ -46,7 +58,7 @@ def save_checkpoint(path, meta, arrays):
             np.savez(f, **{META_KEY: blob}, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -54,6 +66,32 @@ def save_checkpoint(path, meta, arrays):
             pass
         raise
     return path
+
+
+def check_output(path, force=False):
+    """The real path a checkpoint for ``path`` goes to; TargetError when
+    writing there would replace a folder, a device or a file not ours."""
+    return output_target(path, is_checkpoint, force)
+
+
+def is_checkpoint(path):
+    """True when the regular file ``path`` is an nnlab checkpoint, from its
+    zip directory and metadata alone: no array is read."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                return False
+            f.seek(0)
+            with zipfile.ZipFile(f) as archive:
+                info = archive.getinfo(META_KEY + ".npy")
+                if info.file_size > MAX_META:
+                    return False
+                with archive.open(info) as member:
+                    blob = _read_npy(member, info.file_size)
+        meta = json.loads(blob.tobytes().decode("utf-8"))
+    except Exception:  # noqa: BLE001 - unreadable or damaged in any way: not one we can vouch for
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
 def _remove_stale_temps(folder, name, age=600):
@@ -83,6 +121,11 @@ def load_checkpoint(path, kind=None):
     if os.path.isdir(path):
         raise CheckpointError(f"{path} is a folder, not a checkpoint")
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            # Before open(): opening a FIFO waits for a writer, and zipfile
+            # reads /dev/zero to its (missing) end.
+            raise CheckpointError(f"{path} is {file_kind(mode)}, not a checkpoint file")
         with open(path, "rb") as f:
             arrays = _read_npz(path, f)
     except FileNotFoundError:
@@ -110,6 +153,7 @@ def _read_npz(path, f):
         raise CheckpointError(f"{path} is not an nnlab checkpoint (not an .npz file)") from None
     arrays = {}
     with archive:
+        _check_fits(path, archive.infolist())
         for info in archive.infolist():
             if not info.filename.endswith(".npy"):
                 raise CheckpointError(f"{damaged} (unexpected member {info.filename!r})")
@@ -126,6 +170,18 @@ def _read_npz(path, f):
                 # (BadZipFile, NotImplementedError, ValueError, tokenize errors...).
                 raise CheckpointError(f"{damaged} ({name}: {_reason(e)})") from None
     return arrays
+
+
+def _check_fits(path, infos):
+    """Refuses an archive whose members, as its directory declares them, would
+    not fit in the memory available: each array is read, then copied."""
+    sizes = [info.file_size for info in infos]
+    need = sum(sizes) + max(sizes, default=0)
+    have = memory.available_memory()
+    if have is not None and need > have:
+        raise CheckpointError(
+            f"{path} declares {memory.size_text(sum(sizes))} of arrays, more than the "
+            f"{memory.size_text(have)} of memory available; free memory or use another machine")
 
 
 def _read_npy(member, size):

@@ -15,23 +15,31 @@ from .checkpoint import CheckpointError
 # Sizes beyond this are not networks that nnlab trains; refusing them keeps a
 # forged checkpoint from asking for terabytes before its arrays are compared.
 MAX_SIZE = 1 << 16
+# A vocabulary is a set of Unicode code points, and there are this many.
+MAX_VOCAB = 0x110000
 _MISSING = object()
+_BOUNDS = {"int": (None, None), "count": (0, None), "positive": (1, None),
+           "size": (1, MAX_SIZE), "vocab": (1, MAX_VOCAB)}
+_SAYS = {"int": "must be a whole number", "count": "must be a whole number >= 0",
+         "positive": "must be a whole number >= 1",
+         "size": f"must be a whole number from 1 to {MAX_SIZE}",
+         "vocab": f"must be a whole number from 1 to {MAX_VOCAB:,} (the Unicode code points)"}
 
 
 def check(value, kind, bad):
     """``value`` if it is of ``kind``, else raises bad(description). Kinds:
-    int, count (>= 0), size (1 .. MAX_SIZE), float (finite), str, dict, list,
-    bool; a trailing "?" also allows None."""
+    int, count (>= 0), positive (>= 1), size (1 .. MAX_SIZE), vocab (1 ..
+    MAX_VOCAB), float (finite), str, dict, list, bool; a trailing "?" also
+    allows None."""
     if kind.endswith("?"):
         if value is None:
             return None
         kind = kind[:-1]
-    if kind in ("int", "count", "size"):
-        low = {"int": None, "count": 0, "size": 1}[kind]
+    if kind in _BOUNDS:
+        low, high = _BOUNDS[kind]
         if (isinstance(value, bool) or not isinstance(value, int)
-                or (low is not None and value < low) or (kind == "size" and value > MAX_SIZE)):
-            raise bad({"int": "must be a whole number", "count": "must be a whole number >= 0",
-                       "size": f"must be a whole number from 1 to {MAX_SIZE}"}[kind])
+                or (low is not None and value < low) or (high is not None and value > high)):
+            raise bad(_SAYS[kind])
     elif kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise bad("must be a finite number")
@@ -42,6 +50,13 @@ def check(value, kind, bad):
             raise bad({"str": "must be text", "dict": "must be a mapping",
                        "list": "must be a list", "bool": "must be true or false"}[kind])
     return value
+
+
+# Config fields that size or divide something (a batch, a chunk, a layer): a
+# zero from a damaged checkpoint would be a ZeroDivisionError mid-resume. No
+# int field of a config is ever negative.
+POSITIVE_FIELDS = ("seq_len", "batch_size", "hidden", "layers", "depth", "width",
+                   "first_stride")
 
 
 class Meta:
@@ -70,9 +85,10 @@ def config_from(cls, meta):
     checked against the type of its default. A field the checkpoint predates
     takes its value from ``cls.LEGACY`` if there, else today's default."""
     section = meta.section("config")
-    kinds = {bool: "bool", int: "int", float: "float", str: "str"}
+    kinds = {bool: "bool", int: "count", float: "float", str: "str"}
     legacy = getattr(cls, "LEGACY", {})
-    values = {f.name: section.get(f.name, kinds[f.type], legacy.get(f.name, f.default))
+    values = {f.name: section.get(f.name, "positive" if f.name in POSITIVE_FIELDS
+                                  else kinds[f.type], legacy.get(f.name, f.default))
               for f in fields(cls)}
     return cls(**values)
 

@@ -2,6 +2,10 @@
 (see meta.py): a damaged or forged checkpoint gives a CheckpointError that
 names what is wrong, never a traceback or a request for terabytes."""
 
+import numpy as np
+
+from nnlab import memory
+
 from .charlm import CELLS, CharLM
 from .checkpoint import CheckpointError, split_arrays
 from .cnn_models import build_cnn
@@ -10,7 +14,8 @@ from .meta import Meta, arch_args, ids_array
 CNN_ARGS = {"in_channels": "size", "num_classes": "size", "image_size": "size",
             "depth": "size", "width": "size", "first_stride": "size", "dropout": "float"}
 # "embed" is missing from checkpoints made before embeddings: one-hot input.
-LM_ARGS = {"vocab_size": "size", "cell": "str", "hidden": "size", "layers": "size",
+# The vocabulary is Unicode code points, so it may exceed the other sizes' bound.
+LM_ARGS = {"vocab_size": "vocab", "cell": "str", "hidden": "size", "layers": "size",
            "dropout": "float", "embed": "count"}
 
 
@@ -23,8 +28,56 @@ def _build(path, make):
         raise CheckpointError(f"{path}: its model cannot be rebuilt ({e})") from None
 
 
+def check_finite(arrays, path):
+    """Refuses weights that are NaN or infinite: a run saved after it had
+    diverged, or a damaged file. Such a model prints nan or one character
+    over and over, or fails deep inside sampling."""
+    for key, a in arrays.items():
+        if key.startswith(("params/", "buffers/")) and a.dtype.kind == "f" \
+                and not np.isfinite(a).all():
+            raise CheckpointError(f"{path} holds non-finite weights ({key} has NaN or infinite "
+                                  "values): the run had diverged; use an earlier checkpoint")
+
+
+def _check_lm_fits(path, args, copies):
+    """Refuses a model that ``copies`` float32 copies of would not fit in the
+    memory available, before building it: the sizes come from the file."""
+    need = 4 * copies * CharLM.count_params(**args)
+    have = memory.available_memory()
+    if have is not None and need > have:
+        raise CheckpointError(f"{path} describes a model of {memory.size_text(need)}, more than "
+                              f"the {memory.size_text(have)} of memory available")
+
+
+def check_resumable(meta, arrays, path="checkpoint"):
+    """Refuses a checkpoint that can be sampled or evaluated but not trained
+    further: non-finite weights, or optimizer state missing or misshapen
+    (training from fresh moments would not be the same run)."""
+    m = Meta(meta, path)
+    check_finite(arrays, path)
+    if meta.get("kind") == "charlm":
+        _, args = arch_args(m, LM_ARGS)
+        if "vocab_size" not in args:
+            raise m.bad("arch.args.vocab_size", "is missing")
+        _check_lm_fits(path, args, 4)  # weights, gradients, Adam's two moments
+    name = m.section("optimizer").get("name", "str", "adam")
+    slots = {"adam": ("m", "v"), "sgd": ("buf",)}.get(name)
+    if slots is None:
+        raise m.bad("optimizer.name", "must be adam or sgd")
+    for key, p in split_arrays(arrays, "params").items():
+        for slot in slots:
+            a = arrays.get(f"opt/{slot}/{key}")
+            if a is None:
+                raise CheckpointError(f"{path} holds no optimizer state (opt/{slot}/{key}), so "
+                                      "it cannot be resumed; sample or evaluate it instead")
+            if a.shape != p.shape or a.dtype.kind != "f":
+                raise CheckpointError(f"{path} is damaged: its optimizer state opt/{slot}/{key} "
+                                      f"does not match its weight, of shape {p.shape}")
+
+
 def cnn_model(meta, arrays, path="checkpoint"):
     """The trained network of a CNN checkpoint."""
+    check_finite(arrays, path)
     name, args = arch_args(Meta(meta, path), CNN_ARGS)
     model = _build(path, lambda: build_cnn(name, args))
     _build(path, lambda: model.load(split_arrays(arrays, "params"), split_arrays(arrays, "buffers")))
@@ -51,6 +104,8 @@ def lm_model(meta, arrays, path="checkpoint"):
         raise m.bad("arch.args.dropout", "must be in [0, 1)")
     if len(vocab) != args.get("vocab_size") or len(set(vocab)) != len(vocab):
         raise m.bad("vocab", "does not match the model's vocabulary size")
+    check_finite(arrays, path)
+    _check_lm_fits(path, args, 2)  # weights and gradients
     model = _build(path, lambda: CharLM(**args))
     _build(path, lambda: model.load_params(split_arrays(arrays, "params")))
     return model, vocab

@@ -8,10 +8,16 @@ way in, half-way, once all the bytes are written (fsync, replace), and during
 its second write, after one has landed. Each time the checkpoint on disk must
 load, and be either the old one or a complete new one; the temporary files a
 SIGKILL leaves behind must not get in the way of later saves and loads.
+
+And the rename replaces whatever is at the path, so the writer first refuses
+(TargetError) anything but an absent path, an empty file or an nnlab
+checkpoint: devices, FIFOs, folders, other files (those only with force);
+a symbolic link is written through, its target replaced in its own folder.
 """
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -19,7 +25,10 @@ import time
 import numpy as np
 import pytest
 
-from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
+from nnlab.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from nnlab.nn.target import TargetError
+
+from devices import is_char_device, null_like_device
 
 N = 50_000_000  # float32 elements: 200 MB
 BIG_BYTES = 4 * N
@@ -146,3 +155,84 @@ def test_temp_files_from_killed_writes_are_not_checkpoints(tmp_path):
                     {"params/small": np.ones(2)})
     assert load_checkpoint(path)[0]["tag"] == "later"
     assert stale.exists()
+
+
+# -- what the writer must never replace ------------------------------------------------------
+
+
+def save_small(path, force=False, tag="new"):
+    return save_checkpoint(path, {"kind": "charlm", "arch": {"name": "test"}, "tag": tag},
+                           {"params/small": np.arange(3)}, force=force)
+
+
+def test_writer_refuses_a_fifo_a_folder_and_a_device(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    device = null_like_device(tmp_path / "null")
+    for target, says in ((fifo, "named pipe"), (folder, "folder"), (device, "character device")):
+        for force in (False, True):  # --force is for regular files only
+            with pytest.raises(TargetError, match=says):
+                save_small(target, force)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert os.listdir(folder) == []
+    assert is_char_device(device)  # still a device: refused before anything was written
+    # Nothing was written beside them either: no temporary file, no checkpoint.
+    assert sorted(os.listdir(tmp_path)) == sorted(["fifo", "adir"] + (
+        ["null"] if device != "/dev/null" else []))
+
+
+def test_writer_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_bytes(b"# a year of notes\n")
+    fake = tmp_path / "other.npz"
+    np.savez(fake, weights=np.ones(3))  # an .npz, but not an nnlab checkpoint
+    for path in (notes, fake):
+        before = path.read_bytes()
+        with pytest.raises(TargetError, match="not an nnlab checkpoint"):
+            save_small(path)
+        assert path.read_bytes() == before
+    save_small(notes, force=True)  # the user said so
+    assert load_checkpoint(notes)[0]["tag"] == "new"
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_writer_replaces_its_own_checkpoints_and_empty_files(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save_small(path, tag="first")
+    save_small(path, tag="second")
+    assert load_checkpoint(path)[0]["tag"] == "second"
+    empty = tmp_path / "made-by-mktemp.npz"
+    empty.write_bytes(b"")  # holds nothing to lose
+    save_small(empty)
+    assert load_checkpoint(empty)[0]["tag"] == "new"
+
+
+def test_writer_writes_through_a_symlink(tmp_path):
+    (tmp_path / "far").mkdir()
+    target = tmp_path / "far" / "run.npz"
+    link = tmp_path / "run.npz"
+    os.symlink(target, link)  # dangling: the target is created
+    save_small(link, tag="first")
+    save_small(link, tag="second")  # the target is now a checkpoint: replaced
+    assert os.path.islink(link) and os.readlink(link) == str(target)
+    assert load_checkpoint(target)[0]["tag"] == "second"
+    # The temporary file went to the target's folder, and nothing is left of it.
+    assert os.listdir(tmp_path / "far") == ["run.npz"]
+    notes = tmp_path / "notes.md"
+    notes.write_text("mine")
+    os.symlink(notes, tmp_path / "to-notes.npz")
+    with pytest.raises(TargetError, match="a link to"):
+        save_small(tmp_path / "to-notes.npz")
+    assert notes.read_text() == "mine" and os.path.islink(tmp_path / "to-notes.npz")
+
+
+def test_reader_refuses_a_fifo_and_a_device_without_reading(tmp_path):
+    """Opening a FIFO waits for a writer, and zipfile read /dev/zero until
+    memory ran out: both are refused from their type, before opening."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero", null_like_device(tmp_path / "null")):
+        with pytest.raises(CheckpointError, match="not a checkpoint file"):
+            load_checkpoint(path)
