@@ -71,7 +71,11 @@ def _eval_charlm(checkpoint, meta, arrays, textfile):
             raise TextError(f"{textfile} holds a single character; evaluation needs two")
         ids = vocab.encode(text)
         source = textfile
-    nats = evaluate_lm(model, ids, batch, seq_len)
+    from .ui import count_progress
+
+    # A big text takes a while (5.2 M characters: 30 s): show it moving.
+    with count_progress("scoring", "characters") as on_progress:
+        nats = evaluate_lm(model, ids, batch, seq_len, on_progress=on_progress)
     return {"kind": "charlm", "source": source, "characters": int(len(ids)),
             "loss": nats, "bits_per_char": bits(nats), "perplexity": perplexity(nats)}
 

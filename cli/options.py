@@ -22,11 +22,27 @@ dataset_option = click.option(
     show_default=True, help="Which dataset to train on.")
 
 
+def _cores():
+    """The cores this process may run on (a container or taskset can limit them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
 def _set_threads(ctx, param, value):
     if value is None:
         return None
     if value < 1:
         raise click.BadParameter(f"must be at least 1, got {value}")
+    cores = _cores()
+    if cores and value > cores:
+        # More threads than cores only wait for each other: --threads 1000 ran 5x
+        # slower. Capped rather than refused, as the same command line may
+        # well run on a bigger machine tomorrow.
+        click.echo(f"note: --threads {value} is more than the {cores} cores this process may "
+                   f"use; using {cores}", err=True)
+        value = cores
     if "numba" in sys.modules:  # already loaded (in-process use): resize its pool
         import numba
 
@@ -38,7 +54,8 @@ def _set_threads(ctx, param, value):
 
 threads_option = click.option(
     "--threads", type=int, default=None, callback=_set_threads, expose_value=False,
-    is_eager=True, help="Threads for the kernels.  [default: the cores available]")
+    is_eager=True, help="Threads for the kernels, at most the cores available.  [default: the "
+                        "cores available]")
 
 
 def positive_int(ctx, param, value):
@@ -98,6 +115,20 @@ def best_path(out):
     return f"{root}.best{ext or '.npz'}"
 
 
+def run_of_best(path):
+    """charlm.best.npz -> charlm.npz, the run's own checkpoint beside a best
+    one; None when ``path`` is not named as a best checkpoint."""
+    root, ext = os.path.splitext(path)
+    return root[:-len(".best")] + (ext or ".npz") if root.endswith(".best") else None
+
+
+def resumed_out(resume):
+    """Where a resumed train-charlm run writes without --out: the --resume
+    file itself, except for NAME.best.npz, whose run goes on in NAME.npz
+    (with NAME.best.npz still its best), not into NAME.best.best.npz."""
+    return run_of_best(resume) or resume
+
+
 def _check_outputs(ctx, param, value, paths):
     from nnlab.nn.target import TargetError
     from nnlab.nn.checkpoint import check_output
@@ -125,20 +156,30 @@ def writable_output(ctx, param, value):
 
 
 def writable_output_and_best(ctx, param, value):
-    """writable_output for train-charlm, which also writes NAME.best.npz."""
+    """writable_output for train-charlm, which also writes NAME.best.npz.
+    Resuming from NAME.best.npz without --out goes on in NAME.npz; when that
+    file exists it holds the run's latest state, which the resumed run would
+    replace, so --out must say where to go instead."""
+    resume = ctx.params.get("resume")
+    run = resume and not explicit(ctx, param.name) and run_of_best(resume)
+    if run:
+        if os.path.lexists(run):
+            raise click.BadParameter(
+                f"--resume {resume} is a best checkpoint, and resuming it would replace {run}, "
+                f"the run's latest checkpoint; give --out a new file name (or --out {run} to "
+                "replace it)")
+        return _check_outputs(ctx, param, run, lambda out: (out, best_path(out)))
     return _check_outputs(ctx, param, value, lambda out: (out, best_path(out)))
 
 
-def check_model_fits(params, option):
-    """A usage error when ``params`` float32 weights, with their gradients and
-    Adam's two moments, could not fit in this machine's memory at all."""
-    need = 16 * params
-    try:
-        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return
-    if need > have:
+def check_warmup(ctx, warmup, total_steps):
+    """A usage error when --warmup, given on the command line, is longer than
+    the whole run: the learning rate would stay below --lr all run long.
+    Refused rather than capped, because any cap would be a schedule the
+    user did not ask for; a default that is too long is the command's to
+    shorten (train-cnn does, with a note)."""
+    if explicit(ctx, "warmup_steps") and warmup > total_steps:
         raise click.BadParameter(
-            f"a model of {params:,} parameters needs {need / 2**30:,.0f} GiB for its weights and "
-            f"optimizer state, more than this machine's {have / 2**30:,.0f} GiB",
-            param_hint=option)
+            f"{plural(warmup, 'step')} of warm-up are more than the whole run "
+            f"({plural(total_steps, 'step')}), so the learning rate would never reach --lr; give "
+            f"a --warmup of at most {total_steps:,}, or a longer run", param_hint="--warmup")

@@ -1,7 +1,43 @@
 """Progress on stderr with rich: a live bar only when stderr is a terminal,
 plain summary lines always (they are what a CI log keeps)."""
 
+import time
 from contextlib import contextmanager
+
+# Without a terminal, a long count (characters scored) prints a line this
+# often, so that a log shows a 30 s validation moving; shorter ones, none.
+LINE_SECONDS = 10.0
+
+
+class Counter:
+    """Progress through one long count: a bar in ``progress`` (a rich
+    Progress, when stderr is a terminal), else a line through ``line`` every
+    LINE_SECONDS. update(done, total); done None or total ends it."""
+
+    def __init__(self, line, progress, what, unit):
+        self.line, self.progress, self.what, self.unit = line, progress, what, unit
+        self.task = None
+        self.last = None  # when the count started or last printed a line
+
+    def update(self, done, total):
+        if done is None or done >= total:
+            self.close()
+        elif self.progress is not None:
+            if self.task is None:
+                self.task = self.progress.add_task(self.what, total=total, completed=done,
+                                                   stats=self.unit)
+            self.progress.update(self.task, completed=done)
+        elif self.last is None:
+            self.last = time.monotonic()
+        elif time.monotonic() - self.last >= LINE_SECONDS:
+            self.last = time.monotonic()
+            self.line(f"{self.what}: {done:,} of {total:,} {self.unit} ({done / total:.0%})")
+
+    def close(self):
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+        self.last = None
 
 
 def stderr_console():
@@ -35,6 +71,7 @@ class TrainProgress:
                 TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("eta"),
                 TimeRemainingColumn(), console=self.console, transient=True)
             self.progress.__enter__()
+        self.validating = Counter(self.line, self.progress, "validating", "characters")
         return self
 
     def __exit__(self, *exc):
@@ -80,6 +117,8 @@ class LMProgress(TrainProgress):
         elif event == "step" and self.task is not None:
             stats = f"loss {info['loss']:.4f}  {info['tokens_per_second']:,.0f} tok/s"
             self.progress.update(self.task, completed=info["done"], stats=stats)
+        elif event == "val_progress":
+            self.validating.update(info["done"], info["total"])
         elif event == "validation":
             val = info["val_loss"]
             text = (f"step {info['step']:,}/{info['total']:,}  epoch {info['epoch']:.2f}  "
@@ -87,6 +126,24 @@ class LMProgress(TrainProgress):
             if val is not None:
                 text += f"  val loss {val:.4f}" + ("  (best)" if info["best"] else "")
             self.line(text + f"  {info['seconds']:.0f}s")
+
+
+@contextmanager
+def count_progress(what, unit):
+    """Yields an ``on_progress(done, total)`` callback for one long count,
+    such as the characters ``nnlab eval`` scores (see Counter)."""
+    console = stderr_console()
+    if not console.is_terminal:
+        yield Counter(lambda text: console.print(text, markup=False, soft_wrap=True), None,
+                      what, unit).update
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("eta"),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        yield Counter(None, progress, what, unit).update
 
 
 @contextmanager

@@ -14,6 +14,7 @@ import numpy as np
 from nnlab import NnlabError
 from nnlab.data.download import ProgressFn, download_dataset
 from nnlab.data.idx import read_idx
+from nnlab.data.verify import verify_files
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 
@@ -27,6 +28,8 @@ class DatasetInfo:
     classes: Sequence[str]
     # System-wide folders (e.g. from a distribution package) to look in last.
     extra_dirs: Sequence[str] = ()
+    # role -> MD5 of the uncompressed IDX file, whoever compressed it (data/verify.py)
+    content_md5: Mapping[str, str] = ()
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Dataset:
     test_x: np.ndarray
     test_y: np.ndarray
     folder: Optional[str] = None  # where the files were found, as an absolute path
+    # True: the published files (by MD5); False: files that match no known one
+    verified: Optional[bool] = None
 
 
 def _mnist_files(train_images, train_labels, test_images, test_labels):
@@ -47,6 +52,10 @@ def _mnist_files(train_images, train_labels, test_images, test_labels):
         "test_images": ("t10k-images-idx3-ubyte.gz", test_images),
         "test_labels": ("t10k-labels-idx1-ubyte.gz", test_labels),
     }
+
+
+def _roles(*values):
+    return dict(zip(ROLES, values))
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -63,6 +72,9 @@ DATASETS: dict[str, DatasetInfo] = {
             "https://storage.googleapis.com/cvdf-datasets/mnist/",
         ),
         classes=tuple(str(d) for d in range(10)),
+        # Of the files the publisher's gzip files hold (../shared/README.md).
+        content_md5=_roles("6bbc9ace898e44ae57da46a324031adb", "a25bea736e30d166cdddb491f175f624",
+                           "2646ac647ad5339dbf082846283269ea", "27ae3e4e09519cfbb04c329615203637"),
     ),
     "fashion-mnist": DatasetInfo(
         name="fashion-mnist",
@@ -82,6 +94,9 @@ DATASETS: dict[str, DatasetInfo] = {
         ),  # fmt: skip
         # Where Debian's dataset-fashion-mnist package installs the files.
         extra_dirs=("/usr/share/datasets/fashion-mnist",),
+        # Computed from that package (zalandoresearch/fashion-mnist at 55506a9).
+        content_md5=_roles("f4a8712d7a061bf5bd6d2ca38dc4d50a", "9018921c3c673c538a1fc5bad174d6f9",
+                           "8181f5470baa50b63fa0f6fddb340f0a", "15d484375f8d13e6eb1aabb0c3f46965"),
     ),
 }
 
@@ -242,5 +257,8 @@ def load_dataset(
         raise NnlabError(
             f"{paths['train_images']} has {train_hw} images but {paths['test_images']} has {test_hw}"
         )
+    # After reading: a file that is not IDX at all gets read_idx's message.
+    verified = verify_files(info, paths, DATASETS, cache_dir(info.name).parent)
     folder = str(paths["train_images"].parent.resolve())
-    return Dataset(info.name, list(info.classes), train_x, train_y, test_x, test_y, folder)
+    return Dataset(info.name, list(info.classes), train_x, train_y, test_x, test_y, folder,
+                   verified)

@@ -149,7 +149,8 @@ def _read_npz(path, f):
     damaged = f"{path} is damaged or not an nnlab checkpoint"
     try:
         archive = zipfile.ZipFile(f)
-    except (zipfile.BadZipFile, ValueError, EOFError):
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError):
+        # NotImplementedError: a directory claiming a zip version from the future
         raise CheckpointError(f"{path} is not an nnlab checkpoint (not an .npz file)") from None
     arrays = {}
     with archive:

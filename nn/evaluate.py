@@ -16,6 +16,17 @@ def normalize_images(x_u8, mean, std):
     return x
 
 
+def pixel_stats(images):
+    """Mean and standard deviation of uint8 pixels scaled to [0, 1], exact and
+    without a float copy of the data: from the histogram of the 256 values."""
+    counts = np.bincount(images.reshape(-1), minlength=256).astype(np.float64)
+    values = np.arange(256) / 255.0
+    total = max(counts.sum(), 1.0)
+    mean = float(counts @ values / total)
+    std = float(np.sqrt(max(counts @ (values - mean) ** 2 / total, 0.0)))
+    return mean, (std if std > 0 else 1.0)
+
+
 def evaluate_classifier(model, images, labels, mean, std, num_classes, batch_size=1000):
     """{loss, accuracy, confusion} over a whole split. confusion[i, j] counts
     examples of class i predicted as j."""

@@ -41,24 +41,31 @@ class Streams:
         return x, y
 
 
-def evaluate_lm(model, ids, batch_size=32, seq_len=64):
+def evaluate_lm(model, ids, batch_size=32, seq_len=64, on_progress=None):
     """Mean cross-entropy in nats per predicted character over all of ``ids``:
     every id but the first is predicted exactly once. The N streams cover all
-    but the last (n - 1) mod N predictions, which a last one-row pass covers."""
+    but the last (n - 1) mod N predictions, which a last one-row pass covers.
+    ``on_progress(done, total)`` is called after every chunk with the
+    predictions made so far; an exception it raises stops the evaluation."""
     n = len(ids)
     if n < 2:
         raise ValueError("evaluation needs at least two characters")
     batch, seq = fit_batch(n, batch_size, seq_len)
     L = (n - 1) // batch
+    report = None
+    if on_progress is not None:
+        report = lambda done: on_progress(done, n - 1)  # noqa: E731
     total = 0.0
-    total += _stream_loss(model, ids[:batch * L + 1], batch, L, seq)
+    total += _stream_loss(model, ids[:batch * L + 1], batch, L, seq, report)
     rest = ids[batch * L:]
     if len(rest) >= 2:
-        total += _stream_loss(model, rest, 1, len(rest) - 1, seq)
+        base = batch * L
+        total += _stream_loss(model, rest, 1, len(rest) - 1, seq,
+                              report and (lambda done: report(base + done)))
     return total / (n - 1)
 
 
-def _stream_loss(model, ids, batch, L, seq):
+def _stream_loss(model, ids, batch, L, seq, report=None):
     """Summed loss over ``batch`` streams of L predictions each, all of them."""
     idx = np.arange(batch)[:, None] * L + np.arange(L + 1)[None, :]
     data = np.asarray(ids, np.int64)[idx]
@@ -71,6 +78,8 @@ def _stream_loss(model, ids, batch, L, seq):
         logits, state = model.forward(x, state)
         loss, _ = softmax_cross_entropy(logits, y.reshape(-1))
         total += loss * y.size
+        if report is not None:
+            report(batch * hi)
     return total
 
 

@@ -115,3 +115,9 @@ def ids_array(a, vocab_size, what, bad):
     if a.min() < 0 or a.max() >= vocab_size:
         raise bad(f"{what} holds ids outside the vocabulary")
     return a
+
+
+def is_permutation(perm, n):
+    """True when ``perm`` is an integer array holding each of 0 .. n-1 once."""
+    return (isinstance(perm, np.ndarray) and perm.ndim == 1 and perm.dtype.kind in "iu"
+            and len(perm) == n and np.array_equal(np.sort(perm), np.arange(n)))

@@ -49,6 +49,23 @@ def _check_lm_fits(path, args, copies):
                               f"the {memory.size_text(have)} of memory available")
 
 
+def _check_cnn_fits(path, name, args):
+    """The same for a CNN: its weights and gradients (Sequential makes both)
+    and an evaluation batch's activations, worked out without building it."""
+    from .footprint import F32, cnn_footprint
+
+    try:
+        need = cnn_footprint(name, 1, **args)
+    except (TypeError, ValueError):
+        return  # not a network that builds: _build says why
+    total = 2 * F32 * need.params + need.activations
+    have = memory.available_memory()
+    if have is not None and total > have:
+        raise CheckpointError(f"{path} describes a network of {memory.size_text(total)} to "
+                              f"evaluate, more than the {memory.size_text(have)} of memory "
+                              "available")
+
+
 def check_resumable(meta, arrays, path="checkpoint"):
     """Refuses a checkpoint that can be sampled or evaluated but not trained
     further: non-finite weights, or optimizer state missing or misshapen
@@ -79,6 +96,7 @@ def cnn_model(meta, arrays, path="checkpoint"):
     """The trained network of a CNN checkpoint."""
     check_finite(arrays, path)
     name, args = arch_args(Meta(meta, path), CNN_ARGS)
+    _check_cnn_fits(path, name, args)
     model = _build(path, lambda: build_cnn(name, args))
     _build(path, lambda: model.load(split_arrays(arrays, "params"), split_arrays(arrays, "buffers")))
     return model

@@ -1,13 +1,14 @@
 """Training loop for character-level language models.
 
 Read top to bottom: the config, the corpus split into training and
-validation text, the trainer's state, one step of truncated BPTT, the
-periodic validation with its checkpoints, and the state a checkpoint holds.
+validation text, the trainer's state, one step of truncated BPTT, and the
+periodic validation (nn/lm_validate.py) with its checkpoints (what they
+hold: nn/lm_checkpoint.py).
 Progress goes out through ``report(event, info)``; this module never prints.
 """
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,17 +16,18 @@ from nnlab.kernels import softmax_cross_entropy
 
 from . import clock
 from .charlm import CharLM, clip_grad_norm
-from .checkpoint import CheckpointError, split_arrays
-from .meta import Meta, arch_args, check, config_from
-from .lm_data import Streams, evaluate_lm, fit_batch
+from .lm_checkpoint import lm_state, resume_lm
+from .lm_data import Streams, fit_batch
+from .lm_validate import DEFAULT_VAL_CHARS, Validator, scored_part
+from .meta import Meta, config_from
 from .optim import Adam
-from .restore import LM_ARGS
-from .runs import ResumeConflict, check_loss, check_resume, loss_bound
+from .runs import check_loss, check_resume, check_weights, loss_bound
 from .schedule import LRSchedule
 
 MIN_VAL_CHARS = 16       # below this a validation split says nothing
 DEFAULT_EPOCHS = 10      # when neither --steps nor --epochs is given ...
 DEFAULT_MIN_STEPS = 300  # ... but at least this many steps, for tiny corpora
+VAL_MARGIN = 1.25        # time kept for the last validation, as a multiple of its estimate
 
 
 @dataclass
@@ -48,24 +50,52 @@ class CharLMConfig:
     epochs: float = 0             # stop after this many passes (0 and steps 0: the default)
     time_limit: float = 0         # stop after this many seconds (0: none); the schedule ends then
     seed: int = 0                 # seeds the weights and dropout
+    val_chars: int = DEFAULT_VAL_CHARS  # characters each validation scores (0: all the split)
 
     # What a checkpoint that predates a field meant by it, when that differs
-    # from today's default: before embeddings, input was one-hot.
-    LEGACY = {"embed": 0}
+    # from today's default: before embeddings, input was one-hot; before
+    # --val-chars, validations scored all of the split.
+    LEGACY = {"embed": 0, "val_chars": 0}
 
 
-# What a resumed run may not change: it would no longer be the same model or data order.
+# What a resumed run may not change: it would no longer be the same model or data order
+# (or, for val_chars, its best validation loss would not compare with the next ones).
 FIXED_ON_RESUME = ("cell", "hidden", "layers", "embed", "seq_len", "batch_size", "val_frac",
-                   "seed")
+                   "seed", "val_chars")
+
+
+def _val_size(n, val_frac):
+    n_val = int(n * val_frac)
+    return 0 if n_val < MIN_VAL_CHARS or n - n_val < 2 else n_val
 
 
 def split_corpus(ids, val_frac):
     """(train ids, val ids or None). Validation takes the end of the text,
     as nanoGPT does, unless that would leave it too small to mean anything."""
-    n_val = int(len(ids) * val_frac)
-    if n_val < MIN_VAL_CHARS or len(ids) - n_val < 2:
+    n_val = _val_size(len(ids), val_frac)
+    if not n_val:
         return ids, None
     return ids[:-n_val], ids[-n_val:]
+
+
+def run_shape(config, n_chars):
+    """(batch, sequence length, steps) of a run of ``config`` on a corpus of
+    ``n_chars`` characters, as the trainer will find them, without it: the
+    commands check memory and --warmup against them before building anything."""
+    n_train = n_chars - _val_size(n_chars, config.val_frac)
+    batch, seq_len = fit_batch(n_train, config.batch_size, config.seq_len)
+    return batch, seq_len, total_steps(config, (n_train - 1) // batch // seq_len)
+
+
+def total_steps(config, steps_per_epoch):
+    c, spe = config, steps_per_epoch
+    if c.steps and c.epochs:
+        return min(c.steps, math.ceil(c.epochs * spe))
+    if c.steps:
+        return c.steps
+    if c.epochs:
+        return math.ceil(c.epochs * spe)
+    return max(DEFAULT_EPOCHS * spe, DEFAULT_MIN_STEPS)
 
 
 class CharLMTrainer:
@@ -85,6 +115,7 @@ class CharLMTrainer:
                               f"batch {c.batch_size} -> {self.batch}, "
                               f"sequence length {c.seq_len} -> {self.seq_len}")
         self.streams = Streams(self.train_ids, self.batch, self.seq_len)
+        self.validator = Validator(scored_part(self.val_ids, c.val_chars))
         arch = arch or {"vocab_size": len(vocab), "cell": c.cell, "hidden": c.hidden,
                         "layers": c.layers, "dropout": c.dropout, "embed": c.embed}
         self.model = CharLM(**arch)
@@ -97,11 +128,12 @@ class CharLMTrainer:
         self.best_val = None     # lowest validation loss so far
         self.history = []        # one entry per validation
         self.seconds = 0.0       # training time, across resumes
-        self.total_steps = self._total_steps()
+        self.total_steps = total_steps(c, self.steps_per_epoch)
         self.tokens_per_second = 0.0
         self.val_seconds = 0.0
         self.window = [0.0, 0]   # training loss summed since the last validation, and steps
         self.interrupted = False
+        self.cut_short = False   # the time limit stopped a validation
 
     @property
     def steps_per_epoch(self):
@@ -110,16 +142,6 @@ class CharLMTrainer:
     @property
     def epoch(self):
         return self.step / self.steps_per_epoch
-
-    def _total_steps(self):
-        c, spe = self.config, self.steps_per_epoch
-        if c.steps and c.epochs:
-            return min(c.steps, math.ceil(c.epochs * spe))
-        if c.steps:
-            return c.steps
-        if c.epochs:
-            return math.ceil(c.epochs * spe)
-        return max(DEFAULT_EPOCHS * spe, DEFAULT_MIN_STEPS)
 
     def progress(self):
         """Where the learning-rate schedule stands: the step count, or further
@@ -137,26 +159,44 @@ class CharLMTrainer:
         """Trains until the step count or the time limit; validates (and calls
         ``save(trainer, improved)``) every eval_every steps and at the end.
         When ``stop()`` turns true (a signal), it saves at once, without
-        validating, sets ``interrupted`` and returns."""
+        validating, sets ``interrupted`` and returns. Validations count
+        against the time limit: training stops early enough for the last
+        one, and one still running at the limit is stopped."""
         c = self.config
         lr_at = LRSchedule(c.lr, self.total_steps, "cosine", c.warmup_steps, c.min_lr_frac)
         every = self.eval_every()
         tokens = self.batch * self.seq_len
         bound = loss_bound(len(self.vocab))
+        hint = "try a lower --lr or a smaller --clip"
         report("start", {"total": self.total_steps, "done": self.step})
-        t_start = clock.now()
-        seconds0, step0 = self.seconds, self.step
+        self._t0 = (clock.now(), self.seconds)  # a reading and the run's seconds then
+        deadline = self._t0[0] + c.time_limit - self.seconds if c.time_limit else None
+        step0 = self.step
         self.val_seconds = 0.0   # of this run, left out of tokens/s
-        last_good = None
+        self.cut_short = False
+        last_good, step_seconds = None, 0.0
         while self.step < self.total_steps:
             if stop():
                 self.interrupted = True
                 if save is not None:
+                    check_weights(self.model.params, self.step, hint)
                     save(self, False)
                 return self.history[-1] if self.history else None
-            if c.time_limit and self.seconds >= c.time_limit:
+            if (c.time_limit and self.step > step0 and self.validator.chars
+                    and self.validator.seconds_per_char is None):
+                # After a step, when the kernels are loaded: how long validating takes.
+                self.val_seconds += self.validator.probe(self.model, self.batch, self.seq_len,
+                                                         deadline)
+                self._tick()
+            # One more step, and the validation after it, must fit in the time left
+            # (with a quarter to spare: the machine's load varies).
+            reserve = (step_seconds + VAL_MARGIN * self.validator.estimate()
+                       if self.validator.chars else 0.0)
+            if c.time_limit and self.seconds + reserve >= c.time_limit:
+                kept = (f", keeping time for the last validation (about "
+                        f"{self.validator.estimate():.1f}s)" if self.window[1] else "")
                 report("message", {"text": f"time limit of {c.time_limit:g}s reached at step "
-                                           f"{self.step:,}"})
+                                           f"{self.step:,}{kept}"})
                 break
             if self.chunk >= self.steps_per_epoch:
                 self.chunk = 0
@@ -164,8 +204,7 @@ class CharLMTrainer:
             x, y = self.streams.chunk(self.chunk)
             logits, self.state = self.model.forward(x, self.state, train=True, rng=self.rng)
             loss, dlogits = softmax_cross_entropy(logits, y.reshape(-1))
-            check_loss(loss, self.step + 1, last_good, "try a lower --lr or a smaller --clip",
-                       bound)
+            check_loss(loss, self.step + 1, last_good, hint, bound)
             last_good = loss
             self.model.backward(dlogits)
             clip_grad_norm(self.model.grads, c.clip)
@@ -174,111 +213,74 @@ class CharLMTrainer:
             self.chunk += 1
             self.window[0] += loss
             self.window[1] += 1
-            self.seconds = seconds0 + clock.now() - t_start
-            trained = self.seconds - seconds0
+            before = self.seconds
+            self._tick()
+            step_seconds = self.seconds - before
+            trained = self.seconds - self._t0[1]
             self.tokens_per_second = (tokens * (self.step - step0)
                                       / max(trained - self.val_seconds, 1e-9))
             # The bar follows the schedule: steps, or time when the limit comes first.
             report("step", {"done": self.progress(), "loss": loss,
                             "tokens_per_second": self.tokens_per_second})
             if self.step % every == 0 or self.step == self.total_steps:
-                self._validate(report, save)
-        if self.window[1]:
-            self._validate(report, save)
+                self._validate(report, save, deadline, bound, hint)
+                if self.cut_short:
+                    break
+        if self.window[1] and not self.cut_short:
+            self._validate(report, save, deadline, bound, hint)
         return self.history[-1] if self.history else None
 
-    def _validate(self, report, save):
+    def _tick(self):
+        """Brings ``seconds`` (training and validating, across resumes) up to now."""
+        self.seconds = self._t0[1] + clock.now() - self._t0[0]
+
+    def _validate(self, report, save, deadline, bound, hint):
         train_loss = self.window[0] / self.window[1]
         self.window = [0.0, 0]
-        val = None
-        if self.val_ids is not None:
-            t0 = clock.now()
-            val = evaluate_lm(self.model, self.val_ids, self.batch, self.seq_len)
-            self.val_seconds += clock.now() - t0
+        left = self.config.time_limit - self.seconds if deadline is not None else math.inf
+        need = self.validator.estimate()
+        if need > left:  # it cannot finish: not started
+            val, seconds, self.validator.started = None, 0.0, False
+        else:
+            val, seconds = self.validator.run(self.model, self.batch, self.seq_len, deadline,
+                                              report)
+        self.val_seconds += seconds
+        if seconds:
+            self._tick()
+        if val is None and self.validator.chars:
+            self.cut_short = True
+            how = (f"while validating at step {self.step:,}: the validation was stopped "
+                   "unfinished" if self.validator.started else
+                   f"at step {self.step:,}, with {left:.1f}s left for a validation of about "
+                   f"{need:.1f}s" if need > left >= 0.05 else
+                   f"at step {self.step:,}, with no time left for a validation")
+            report("message", {"text": f"time limit of {self.config.time_limit:g}s reached "
+                                       f"{how}, so the checkpoint is saved without a validation "
+                                       "loss (--val-chars makes validations shorter)"})
+        # A diverged state is neither saved nor kept as the best.
+        if val is not None:
+            check_loss(val, self.step, train_loss, hint, bound, what="validation loss")
+        check_weights(self.model.params, self.step, hint)
         improved = val is not None and (self.best_val is None or val < self.best_val)
         if improved:
             self.best_val = val
         entry = {"step": self.step, "epoch": round(self.epoch, 4), "train_loss": train_loss,
-                 "val_loss": val, "seconds": round(self.seconds, 3)}
+                 "val_loss": val, "val_chars": self.validator.chars if val is not None else 0,
+                 "seconds": round(self.seconds, 3)}
         self.history.append(entry)
         if save is not None:
             save(self, improved)
         report("validation", dict(entry, best=improved, total=self.total_steps))
 
-    # -- checkpoint ----------------------------------------------------------
+    # -- checkpoint (nn/lm_checkpoint.py) ----------------------------------------
 
     def state_dict(self):
         """(meta, arrays) holding all it takes to rebuild the model and resume."""
-        opt_meta, opt_arrays = self.opt.state()
-        meta = {
-            "kind": "charlm",
-            "arch": {"name": "charlm", "args": self.model.arch_args()},
-            "vocab": self.vocab.chars,
-            "config": asdict(self.config),
-            "batch": self.batch, "seq_len": self.seq_len,
-            "step": self.step, "chunk": self.chunk, "total_steps": self.total_steps,
-            "window": list(self.window),
-            "optimizer": opt_meta,
-            "rng": self.rng.bit_generator.state,
-            "best_val": self.best_val,
-            "metrics": dict(self.history[-1]) if self.history else {},
-            "history": [dict(h) for h in self.history],
-            "seconds": self.seconds,
-            "train_chars": int(len(self.train_ids)),
-            "val_chars": 0 if self.val_ids is None else int(len(self.val_ids)),
-        }
-        arrays = {f"params/{k}": v for k, v in self.model.params.items()}
-        arrays.update({f"opt/{k}": v for k, v in opt_arrays.items()})
-        for l, parts in enumerate(self.state):
-            for name, a in zip("hc", parts):
-                arrays[f"state/l{l}.{name}"] = a
-        if self.val_ids is not None:
-            arrays["data/val"] = self.val_ids
-        return meta, arrays
+        return lm_state(self)
 
     @classmethod
     def resume(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoint"):
         """A trainer that continues the checkpointed run with ``config``;
         every field of the checkpoint is checked before it is used."""
-        m = Meta(meta, path)
-        check_resume(config_from(CharLMConfig, m), config, FIXED_ON_RESUME)
-        _, args = arch_args(m, LM_ARGS)
-        try:
-            trainer = cls(config, ids, vocab, notes, arch=args)
-            trainer.model.load_params(split_arrays(arrays, "params"))
-        except MemoryError:
-            raise CheckpointError(f"{path} describes a model too large to build here") from None
-        except (TypeError, ValueError) as e:
-            raise CheckpointError(f"{path} does not fit its own model: {e}") from None
-        if (trainer.batch, trainer.seq_len) != (m.get("batch", "size"), m.get("seq_len", "size")):
-            raise ResumeConflict("--resume: the corpus no longer splits into the checkpoint's "
-                             "batches; resume with the text it was trained on")
-        opt = m.section("optimizer")
-        trainer.opt.load_state({"t": opt.get("t", "count", 0)}, split_arrays(arrays, "opt"))
-        try:
-            trainer.rng.bit_generator.state = m.get("rng", "dict")
-        except (KeyError, TypeError, ValueError):
-            raise m.bad("rng", "is not a generator state") from None
-        trainer.step, trainer.chunk = m.get("step", "count"), m.get("chunk", "count")
-        if trainer.chunk > trainer.steps_per_epoch:
-            raise m.bad("chunk", "is beyond the end of the text")
-        saved = split_arrays(arrays, "state")
-        state = []
-        for l, parts in enumerate(trainer.state):
-            names = "hc"[:len(parts)]
-            layer = tuple(saved.get(f"l{l}.{name}") for name in names)
-            for name, a, like in zip(names, layer, parts):
-                if a is None or a.shape != like.shape or a.dtype != like.dtype:
-                    raise CheckpointError(f"{path} is damaged: its state l{l}.{name} is missing "
-                                          "or misshapen")
-            state.append(layer)
-        trainer.state = state
-        trainer.best_val = m.get("best_val", "float?", None)
-        window = m.get("window", "list", [0.0, 0])
-        if len(window) != 2:
-            raise m.bad("window", "must hold a sum and a count")
-        trainer.window = [check(window[0], "float", lambda w: m.bad("window", w)),
-                          check(window[1], "count", lambda w: m.bad("window", w))]
-        trainer.history = [h for h in m.get("history", "list", []) if isinstance(h, dict)]
-        trainer.seconds = m.get("seconds", "float", 0.0)
-        return trainer
+        check_resume(config_from(CharLMConfig, Meta(meta, path)), config, FIXED_ON_RESUME)
+        return resume_lm(cls, meta, arrays, ids, vocab, config, notes, path)

@@ -15,13 +15,13 @@ from nnlab.kernels import softmax_cross_entropy
 
 from . import clock
 from .checkpoint import CheckpointError, split_arrays
-from .meta import Meta, arch_args, config_from
+from .meta import Meta, arch_args, config_from, is_permutation
 from .cnn_models import build_cnn
-from .evaluate import evaluate_classifier, normalize_images
+from .evaluate import evaluate_classifier, normalize_images, pixel_stats
 from .augment import augment
 from .optim import make_optimizer
 from .restore import CNN_ARGS, cnn_normalization
-from .runs import check_loss, check_resume, loss_bound
+from .runs import check_loss, check_resume, check_weights, loss_bound
 from .schedule import LRSchedule
 
 
@@ -48,20 +48,8 @@ class CNNConfig:
     limit: int = 0                # train on the first N examples only (0: all)
 
 
-
 def new_acc():
     return {"seen": 0, "loss_sum": 0.0, "correct": 0, "seconds": 0.0}
-
-
-def pixel_stats(images):
-    """Mean and standard deviation of uint8 pixels scaled to [0, 1], exact and
-    without a float copy of the data: from the histogram of the 256 values."""
-    counts = np.bincount(images.reshape(-1), minlength=256).astype(np.float64)
-    values = np.arange(256) / 255.0
-    total = max(counts.sum(), 1.0)
-    mean = float(counts @ values / total)
-    std = float(np.sqrt(max(counts @ (values - mean) ** 2 / total, 0.0)))
-    return mean, (std if std > 0 else 1.0)
 
 
 # Options that define the run; --resume refuses to change them.
@@ -162,6 +150,7 @@ class CNNTrainer:
         lr_at = self.schedule()
         flip = c.augment and self.data.name in FLIP_OK
         bound = loss_bound(len(self.data.classes))
+        hint = "try a lower --lr"
         while self.epoch < c.epochs and not self.out_of_time():
             if self.perm is None:
                 self.perm = self.rng.permutation(self.n_train)
@@ -176,6 +165,7 @@ class CNNTrainer:
                     self.interrupted = True
                     acc["seconds"] += clock.now() - t0
                     if save is not None:
+                        check_weights(self.model.params, self.step, hint)
                         save(self)
                     return self.history[-1] if self.history else None
                 idx = self.perm[self.pos:self.pos + c.batch_size]
@@ -186,7 +176,7 @@ class CNNTrainer:
                 y = self.train_y[idx].astype(np.int64)
                 logits = self.model.forward(x, train=True)
                 loss, dlogits = softmax_cross_entropy(logits, y, c.label_smoothing)
-                check_loss(loss, self.step + 1, last_good, "try a lower --lr", bound)
+                check_loss(loss, self.step + 1, last_good, hint, bound)
                 last_good = loss
                 self.model.backward(dlogits)
                 self.opt.step(self.model.params, self.model.grads, lr_at(self.progress()))
@@ -213,6 +203,10 @@ class CNNTrainer:
             if not seen:
                 break
             test = self.evaluate()
+            # A diverged state is not saved: not its test loss, nor its weights.
+            check_loss(test["loss"], self.step, acc["loss_sum"] / seen, hint, bound,
+                       what="test loss")
+            check_weights(self.model.params, self.step, hint)
             summary = {"epoch": round(self.epochs_done, 4), "train_loss": acc["loss_sum"] / seen,
                        "train_accuracy": acc["correct"] / seen, "test_loss": test["loss"],
                        "test_accuracy": test["accuracy"], "seconds": acc["seconds"],
@@ -295,8 +289,3 @@ class CNNTrainer:
             trainer.perm = perm.astype(np.int64)
         return trainer
 
-
-def is_permutation(perm, n):
-    """True when ``perm`` is an integer array holding each of 0 .. n-1 once."""
-    return (isinstance(perm, np.ndarray) and perm.ndim == 1 and perm.dtype.kind in "iu"
-            and len(perm) == n and np.array_equal(np.sort(perm), np.arange(n)))

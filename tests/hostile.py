@@ -35,6 +35,7 @@ class Case:
     max_alloc_mb: Optional[int] = None  # peak memory the command may allocate
     keep: tuple = ()                   # paths outside w ({w} allowed) that must stay as they were
     memory: Optional[int] = None       # bytes of memory the machine claims to have available
+    patch: Optional[Callable] = None   # patch(monkeypatch, base): what nnlab knows (checksums)
 
 
 TEMP_PATTERNS = (".*.tmp", "*.tmp", "*.part", ".*.part")
@@ -140,6 +141,8 @@ def run_case(case, base, tmp_path, monkeypatch):
         from nnlab import memory
 
         monkeypatch.setattr(memory, "available_memory", lambda: case.memory)
+    if case.patch is not None:
+        case.patch(monkeypatch, base)
     args = [a.format(w=w, data=base.data, base=base.folder) for a in case.argv]
     keep = [k.format(w=w) for k in case.keep]
     before, kept = snapshot(w), {k: describe_path(k) for k in keep}

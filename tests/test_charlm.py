@@ -197,20 +197,35 @@ def test_trainer_validates_and_saves(tmp_path):
 
 
 def test_time_limit_stops_training(fake_clock):
-    """A clock that reads 0.1 s later at every reading (one per step): the
-    0.5 s limit stops the run after exactly five steps, on any machine."""
+    """A clock that reads 0.1 s later at every reading (one per step, one per
+    chunk validated): the 0.5 s limit stops the run after exactly five steps,
+    on any machine."""
     fake_clock(0.1)
-    t = tiny_trainer("abcdefgh" * 200, steps=10 ** 6, time_limit=0.5)
+    t = tiny_trainer("abcdefgh" * 200, steps=10 ** 6, time_limit=0.5, val_frac=0)
     t.run()
     assert t.step == 5 and t.seconds == pytest.approx(0.5)
-    assert t.history[-1]["step"] == t.step  # a final validation at the stop
+    assert t.history[-1]["step"] == t.step  # the final checkpoint at the stop
+
+
+def test_time_limit_keeps_time_for_the_last_validation(fake_clock):
+    """With a validation split, training stops early enough for the last
+    validation (timed by a probe after the first step: 7 readings for its 160
+    characters) to end within the limit: validating counts against it."""
+    fake_clock(0.1)
+    t = tiny_trainer("abcdefgh" * 200, steps=10 ** 6, time_limit=3.0)
+    t.run()
+    assert t.step == 12 and not t.cut_short
+    assert t.history[-1]["step"] == 12 and t.history[-1]["val_loss"] is not None
+    assert t.history[-1]["val_chars"] == 160
+    assert t.seconds <= 3.0 + 1e-9
 
 
 def test_time_limit_stretches_the_schedule(fake_clock):
     """With the time limit ending the run before --steps would, the learning
     rate decays by the clock: halfway through the time, halfway down."""
     fake_clock(0.1)
-    t = tiny_trainer("abcdefgh" * 200, steps=1000, time_limit=1.0, lr=1e-2, min_lr_frac=0.0)
+    t = tiny_trainer("abcdefgh" * 200, steps=1000, time_limit=1.0, lr=1e-2, min_lr_frac=0.0,
+                     val_frac=0)
     t.run(stop=lambda: t.step >= 5)
     assert t.seconds == pytest.approx(0.5)
     assert t.progress() == pytest.approx(500)

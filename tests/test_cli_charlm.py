@@ -126,9 +126,11 @@ def test_resume_continues_and_refuses_contradictions(tmp_path, poem):
 
 def test_time_limit(tmp_path, poem, fake_clock):
     """A clock that reads 0.25 s later at every reading: --time-limit 1 stops
-    after the third step (the run's first reading starts the count)."""
+    after the fourth step (the run's first reading starts the count). No
+    validation split: validating takes time too (tests/test_time_budget.py)."""
     fake_clock(0.25)
-    result = run("train-charlm", poem, *small("--steps", 10 ** 6, "--time-limit", 1),
+    result = run("train-charlm", poem, *small("--steps", 10 ** 6, "--time-limit", 1,
+                                              "--val-frac", 0),
                  "--out", tmp_path / "t.npz", "--json")
     assert result.exit_code == 0, result.output
     assert "time limit of 1s reached at step 4" in result.stderr

@@ -17,7 +17,9 @@ Commands run in-process through Click's CliRunner, from a fresh folder per
 row (tests/hostile.py runs and judges a row; tests/hostile_makers.py writes
 the bad inputs). The older rows are in tests/hostile_rows_files.py and
 tests/hostile_rows_meta.py; the rows of issue 12 ("never destroy a user's
-file, never hang on hostile input") are below. ``memory``
+file, never hang on hostile input") are below, and those of its later items
+(sizes beyond memory, wrong datasets, options that did nothing) in
+tests/hostile_rows_limits.py. ``memory``
 makes the machine claim that many bytes available, so that /dev/zero
 fails after a few MB on any machine. Cases that need a real process (a
 closed pipe, a closed stdout) or that must succeed have tests of their own
@@ -34,6 +36,7 @@ import numpy as np
 import pytest
 
 import hostile_rows_files
+import hostile_rows_limits
 import hostile_rows_meta
 from hostile import Case, params, run_case
 from hostile_makers import (CNN_RESUME, CNN_TRAIN, LM_RESUME, LM_TRAIN, char_device, checkpoint,
@@ -154,7 +157,7 @@ ISSUE_12 = [
          ("charlm.npz", "memory available"), memory=4096),
 ]
 
-CASES = hostile_rows_files.CASES + hostile_rows_meta.CASES + ISSUE_12
+CASES = hostile_rows_files.CASES + hostile_rows_meta.CASES + ISSUE_12 + hostile_rows_limits.CASES
 
 
 def test_the_table_is_big_enough():

@@ -1,0 +1,100 @@
+"""How much memory training a model takes, worked out from its sizes alone,
+before anything is built or allocated.
+
+``train-cnn --arch resnet --depth 100000`` built for a minute and reached
+16 GB before failing, so the commands compare this estimate with the memory
+available first (cli/fits.py). It counts what a training step keeps:
+
+- the weights, their gradients and the optimizer's state: 4 float32
+  copies for Adam (moments m and v), 3 for SGD (its momentum buffer);
+- the activations of a batch: every layer's cache holds its input or
+  output until backward has used it, and backward holds gradients of
+  the same size while it goes. For a CNN, the feature maps of every layer
+  for the batch (and for the evaluation batch of nn/evaluate.py, a
+  forward pass that keeps the same caches); for a language model, per layer
+  the gate inputs and activations (T x N x gates) and the hidden and cell
+  states (T x N x H), and the logits and their gradient (T x N x vocab).
+
+The factors were measured with tracemalloc against real steps;
+tests/test_model_fits.py holds the estimate between 1x and 2.5x of them.
+"""
+
+from dataclasses import dataclass
+from math import prod
+
+from .blocks import ResidualBlock
+from .charlm import CharLM
+from .cnn_models import cnn_units
+
+F32 = 4
+COPIES = {"adam": 4, "sgd": 3}   # weights, gradients, then the optimizer's buffers
+# Bytes of memory per float of the layers' outputs (caches, batch norm's
+# normalised copy, backward's gradients in flight), as measured in a
+# training step: 2.6-4.3 over LeNet-5, AlexNet and ResNets of depth 1-4
+# (the fused convolutions keep less than one float per output); in a
+# forward pass alone, 0.4-1.3.
+CNN_TRAIN_BYTES = 5
+CNN_EVAL_BYTES = 1.5
+EVAL_BATCH = 1000                # nn/evaluate.py's batch
+
+
+@dataclass
+class Footprint:
+    params: int         # number of parameters
+    weights: int        # bytes: weights, gradients and optimizer state
+    activations: int    # bytes: what a batch keeps through forward and backward
+
+    @property
+    def total(self):
+        return self.weights + self.activations
+
+
+def _sizes(layer, shape):
+    """(parameters, floats of activations per example, output shape) of one layer."""
+    params = sum(prod(s) for s in layer.param_shapes(shape).values())
+    if isinstance(layer, ResidualBlock):
+        kept = 0
+        for path in (layer.main, layer.skip):
+            inner = shape
+            for sub in path:
+                inner = sub.out_shape(inner)
+                kept += prod(inner)
+        out = layer.out_shape(shape)
+        return params, kept + prod(out), out
+    out = layer.out_shape(shape)
+    if min(out) < 1:
+        raise ValueError(f"input of shape {shape} is too small for layer {layer.name}")
+    return params, prod(out), out
+
+
+def cnn_footprint(arch, batch, optimizer="adam", eval_batch=EVAL_BATCH, **args):
+    """The Footprint of training CNN ``arch`` with ``args`` (its architecture's
+    arguments) in batches of ``batch``, evaluating in batches of ``eval_batch``."""
+    side = args.get("image_size", 28)
+    shape = (args.get("in_channels", 1), side, side)
+    params = kept = 0
+    for layer, count in cnn_units(arch, args):
+        p, k, shape = _sizes(layer, shape)
+        params += count * p
+        kept += count * k
+    kept += prod((args.get("in_channels", 1), side, side))  # the normalised input batch
+    activations = int(kept * max(CNN_TRAIN_BYTES * batch, CNN_EVAL_BYTES * eval_batch))
+    return Footprint(params, F32 * COPIES[optimizer] * params, activations)
+
+
+def lm_footprint(vocab_size, cell="lstm", hidden=256, layers=2, embed=0, batch=32,
+                 seq_len=64, **_):
+    """The Footprint of training a CharLM of these sizes on batches of
+    ``batch`` streams of ``seq_len`` characters (Adam)."""
+    params = CharLM.count_params(vocab_size, cell, hidden, layers, embed)
+    gates = 4 * hidden if cell == "lstm" else hidden
+    steps = batch * seq_len
+    # Per layer: input projections, gate activations and their gradient (3
+    # x gates); h, c, the dropout mask and dh (4 x H). Then the logits,
+    # softmax's gradient and a temporary of their size, and the gradient of
+    # the top layer's output.
+    per_layer = steps * (3 * gates + 4 * hidden)
+    logits = steps * (3 * vocab_size + hidden)
+    first = steps * embed
+    return Footprint(params, F32 * COPIES["adam"] * params,
+                     F32 * (layers * per_layer + logits + first))
