@@ -75,6 +75,7 @@ def nnlab_worker(args):
     from dataclasses import replace
 
     from nnlab.data.text import Vocab, read_text
+    from nnlab.nn.lm_validate import Validator
     from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer
 
     text = read_text(args.text)
@@ -95,6 +96,9 @@ def nnlab_worker(args):
         config = replace(config, time_limit=args.seconds, epochs=10 ** 6)
         points = marks(args.seconds, 60)
     trainer = CharLMTrainer(config, vocab.encode(text), vocab)
+    # No validation inside the run (the snapshots are scored afterwards, as
+    # PyTorch's are): no probe of its speed, no time kept back for it.
+    trainer.validator = Validator(None)
     where = (lambda: trainer.step) if args.steps else (lambda: trainer.seconds)
     for k, point in enumerate(points):
         trainer.run(stop=lambda: where() >= point)
@@ -231,7 +235,7 @@ def main():
     print(f"{by:>8}  {'nnlab':>8} {'(steps)':>8}  {'PyTorch':>8} {'(steps)':>8}  difference")
     for i, a in enumerate(ours):
         b = theirs[i] if i < len(theirs) else None
-        at = a["steps"] if args.steps else f"{a['seconds'] / 60:.0f}"
+        at = a["steps"] if args.steps else f"{a['seconds'] / 60:.2g}"
         print(f"{at:>8}  {a['val_loss']:8.4f} {a['steps']:8,}  "
               + (f"{b['val_loss']:8.4f} {b['steps']:8,}  {a['val_loss'] - b['val_loss']:+.4f}"
                  if b else f"{'-':>8}"))
