@@ -33,33 +33,72 @@ THREAD_ENV = {
 }
 
 
-def prepare_runtime(threads=None):
+# What prepare_runtime(say=False) had to tell the user, for the caller to
+# print when it suits (the command line: after the command, not before its
+# one line of error).
+RUNTIME_NOTES = []
+
+
+def prepare_runtime(threads=None, say=True):
     """Thread settings and the kernel cache folder, before numpy and numba
     load. ``threads``: Numba's thread count (default: the cores available).
 
     Numba keys its cache on each kernel's own source file only, not on the
     files it calls into, so the folder is named after a hash of all the
     kernel sources: any change to them starts a fresh cache. When no folder
-    can be written, kernels compile in memory on every run (NNLAB_NO_CACHE)."""
+    can be written, kernels compile in memory on every run (NNLAB_NO_CACHE).
+    Notes go to stderr, or with ``say=False`` to RUNTIME_NOTES."""
     import os
 
+    notes = []
     for name, value in THREAD_ENV.items():
         os.environ.setdefault(name, value)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     if threads is not None:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
-    elif hasattr(os, "sched_getaffinity"):
+    elif "NUMBA_NUM_THREADS" in os.environ and cores:
+        _check_thread_env(cores, notes)
+    elif cores:
         # The cores this process may run on, which a container can limit.
-        os.environ.setdefault("NUMBA_NUM_THREADS", str(len(os.sched_getaffinity(0))))
+        os.environ["NUMBA_NUM_THREADS"] = str(cores)
     if "NUMBA_CACHE_DIR" not in os.environ and "NNLAB_NO_CACHE" not in os.environ:
         folder = _kernel_cache_dir()
         if folder is None:
             os.environ["NNLAB_NO_CACHE"] = "1"
-            import sys
-
-            print("nnlab: no writable folder for the kernel cache (set XDG_CACHE_HOME or "
-                  "NUMBA_CACHE_DIR); kernels will be compiled on every run", file=sys.stderr)
+            notes.append("no writable folder for the kernel cache (set XDG_CACHE_HOME or "
+                         "NUMBA_CACHE_DIR); kernels will be compiled on every run")
         else:
             os.environ["NUMBA_CACHE_DIR"] = folder
+    if say:
+        import sys
+
+        for note in notes:
+            print(f"nnlab: {note}", file=sys.stderr)
+    else:
+        RUNTIME_NOTES.extend(notes)
+
+
+def _check_thread_env(cores, notes):
+    """NUMBA_NUM_THREADS as the user set it, made safe: 0 or -1 ended in a
+    traceback when the kernels loaded, text in a 10-line warning, and 99999
+    in a segmentation fault (8192 threads took 5 s to start on 2 cores).
+    Like --threads, at most the cores; anything else, the cores."""
+    import os
+
+    value = os.environ["NUMBA_NUM_THREADS"]
+    try:
+        n = int(value.strip())
+    except ValueError:
+        n = 0
+    if n < 1:
+        notes.append(f"NUMBA_NUM_THREADS={value!r} is not a whole number of at least 1; "
+                     f"ignored it (the default: the {cores} cores)")
+        n = cores
+    elif n > cores:
+        notes.append(f"NUMBA_NUM_THREADS={value} is more than the {cores} cores this process "
+                     f"may use; capped it at {cores}")
+        n = cores
+    os.environ["NUMBA_NUM_THREADS"] = str(n)
 
 
 def _kernel_cache_dir():

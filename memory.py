@@ -51,5 +51,8 @@ def size_text(n):
     """1536 -> "1.5 KB"; sizes in messages, in powers of 1024."""
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
+            if unit == "TB" and n >= 10_000:
+                # --embed 10**29 needed "68394001573324201984.0 TB".
+                return f"{n:.3g} TB"
             return f"{n:,} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024

@@ -1,6 +1,6 @@
-"""What the training commands say when a run diverges: the trainer's reason
-(nn/runs.py) and what is on disk, which only the command knows, since it
-does the saving.
+"""What the training commands say when a run diverges, or cannot save: the
+trainer's reason (nn/runs.py) and what is on disk, which only the command
+knows, since it does the saving.
 
 ``--lr 1e6`` once said "the last checkpoint, from before, is kept" when the
 only checkpoint on disk was the diverged one; now diverged states are never
@@ -51,3 +51,13 @@ def diverged_error(err, log, as_json, echo):
         echo(dumps({"error": message, "diverged": True, "step": err.step, "loss": err.loss,
                     "checkpoint": path, "checkpoint_step": step}))
     return NnlabError(message)
+
+
+def save_failed(err, log, step):
+    """The NnlabError (exit 1) for a checkpoint that could not be written at
+    ``step`` (its folder removed, the disk full), an OSError or nn/target.py's
+    TargetError: the run stops there, and, as for a divergence, the message
+    says what is on disk; it said only "folder ... does not exist"."""
+    reason = str(err) if isinstance(err, NnlabError) else \
+        f"cannot write {log.out}: {err.strerror or err}"
+    return NnlabError(f"training stopped at step {step:,}: {reason}; {log.on_disk()}")

@@ -36,6 +36,10 @@ def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
         results = _eval_cnn(checkpoint, meta, arrays, data_dir, download)
         printer = _print_cnn
     elif meta["kind"] == "charlm":
+        if data_dir is not None:
+            # It was ignored without a word: the result looked like one on that data.
+            raise click.UsageError(f"{checkpoint} is a character model; --data is for image "
+                                   "classifiers: give a TEXTFILE to evaluate it on")
         results = _eval_charlm(checkpoint, meta, arrays, textfile)
         printer = _print_charlm
     else:
@@ -61,16 +65,16 @@ def _eval_charlm(checkpoint, meta, arrays, textfile):
                                    "small to hold one out); pass a TEXTFILE to evaluate on")
         source = "the validation split"
     else:
-        text = read_text(textfile)
+        text = read_text(textfile, purpose="to evaluate on")
+        source = "stdin" if textfile == "-" else textfile  # as read_text names it
         missing = vocab.unknown(text)
         if missing:
             from nnlab.data.text import describe
 
-            raise TextError(f"{textfile} has characters the model never saw: {describe(missing)}")
+            raise TextError(f"{source} has characters the model never saw: {describe(missing)}")
         if len(text) < 2:
-            raise TextError(f"{textfile} holds a single character; evaluation needs two")
+            raise TextError(f"{source} holds a single character; evaluation needs two")
         ids = vocab.encode(text)
-        source = textfile
     from .ui import count_progress
 
     # A big text takes a while (5.2 M characters: 30 s): show it moving.
@@ -111,12 +115,21 @@ def _eval_cnn(checkpoint, meta, arrays, data_dir, download):
     with download_progress() as on_progress:
         data = load_dataset(dataset, data_dir or hint, download=download, on_progress=on_progress)
     if data.test_x.shape[1:] != model.in_shape[1:] or len(data.classes) != model.out_shape[0]:
-        raise CheckpointError(f"the checkpoint's network does not fit the {data.name} images")
+        # Said which sizes, and where the images came from: it named neither.
+        raise CheckpointError(
+            f"{checkpoint} takes {_side(model.in_shape[1:])} images in {model.out_shape[0]} "
+            f"classes, and those of {data.folder or data.name} are "
+            f"{_side(data.test_x.shape[1:])} in {len(data.classes)}; evaluate it on the "
+            "images it was trained on (--data)")
     m = evaluate_classifier(model, data.test_x, data.test_y, mean, std, len(data.classes))
     precision, recall = precision_recall(m["confusion"])
     return {"kind": "cnn", "dataset": data.name, "examples": int(len(data.test_y)),
             "accuracy": m["accuracy"], "loss": m["loss"], "classes": list(data.classes),
             "precision": precision, "recall": recall, "confusion": m["confusion"].tolist()}
+
+
+def _side(shape):
+    return "x".join(str(n) for n in shape)
 
 
 def _print_cnn(r):

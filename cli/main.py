@@ -5,15 +5,39 @@ modules import numpy and the Numba kernels inside their functions, so that
 ``nnlab --help`` starts at once.
 """
 
-import importlib
 import sys
 
-import click
+try:
+    import importlib
 
-from nnlab import NnlabError, __version__, prepare_runtime
+    import click
 
-# Before any command imports numpy or numba (they do so lazily).
-prepare_runtime()
+    import nnlab
+    from nnlab import NnlabError, __version__, prepare_runtime
+
+    # Before any command imports numpy or numba (they do so lazily). Its notes
+    # (no kernel cache, a bad NUMBA_NUM_THREADS) wait for the end of the
+    # command: on stderr first, they made a failing command's one line two.
+    prepare_runtime(say=False)
+except KeyboardInterrupt:
+    # Ctrl-C in the first tenth of a second, before Click can catch it: the
+    # same exit as later on, not a traceback from the middle of an import.
+    print("Aborted; files already on disk are as they were.", file=sys.stderr)
+    sys.exit(130)
+
+
+def one_line(text):
+    """``text`` with line breaks and other control characters escaped: a file
+    name holding a newline split the one line of an error in two."""
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
+
+
+def _say_runtime_notes():
+    # Only once the kernels (numba) have loaded: --help or a short sample never need them.
+    if "numba" in sys.modules:
+        while nnlab.RUNTIME_NOTES:
+            click.echo(f"nnlab: {nnlab.RUNTIME_NOTES.pop(0)}", err=True)
+
 
 # command name -> (module, function)
 COMMANDS = {
@@ -32,6 +56,7 @@ class NnlabGroup(click.Group):
         try:
             # Without standalone mode Click returns ctx.exit()'s code instead of exiting.
             code = super().main(args, prog_name, complete_var, False, **extra)
+            _say_runtime_notes()
             sys.exit(code if isinstance(code, int) else 0)
         except click.exceptions.NoArgsIsHelpError as e:
             click.echo(e.format_message(), err=True)
@@ -39,10 +64,10 @@ class NnlabGroup(click.Group):
         except click.UsageError as e:
             # One line, where Click would print the usage and a hint on two more.
             where = e.ctx.command_path if e.ctx is not None else "nnlab"
-            click.echo(f"Error: {e.format_message()} (see '{where} --help')", err=True)
+            click.echo(one_line(f"Error: {e.format_message()} (see '{where} --help')"), err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
-            e.show()
+            click.echo(one_line(f"Error: {e.format_message()}"), err=True)
             sys.exit(e.exit_code)
         except click.Abort:
             # A second Ctrl-C (or one outside training): stop now. Checkpoints

@@ -76,7 +76,11 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
         done = 0
         while done < length:
             n = min(chunk, length - done)
-            text = vocab.decode(sampler.generate(n, rng, temperature, top_k, argmax))
+            # A --temp so small (5e-324) that score / temp overflows to -inf: exp() of it
+            # is 0, the limit sampling tends to (the best character); numpy warned in two
+            # lines on stderr.
+            with np.errstate(over="ignore"):
+                text = vocab.decode(sampler.generate(n, rng, temperature, top_k, argmax))
             out.write(text.encode("utf-8"))
             out.flush()
             done += n

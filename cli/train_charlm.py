@@ -5,6 +5,8 @@ from shlex import quote
 
 import click
 
+from nnlab import NnlabError
+
 from .options import (best_path, check_warmup, explicit, force_option, fraction, json_option,
                       nonnegative_float, positive_float, positive_int, resumed_config,
                       resumed_out, seed_option, threads_option, writable_output_and_best)
@@ -84,9 +86,10 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch
     from nnlab.nn.runs import Diverged, check_resume
     from nnlab.nn.train_charlm import FIXED_ON_RESUME, CharLMConfig, CharLMTrainer, run_shape
 
-    from .diverged import SaveLog, diverged_error
+    from .diverged import SaveLog, diverged_error, save_failed
     from .fits import check_fits
     from .interrupt import graceful_stop
+    from .out_lock import exclusive
     from .ui import LMProgress
 
     options = {"cell": cell, "hidden": hidden, "layers": layers, "dropout": dropout,
@@ -171,13 +174,17 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch
     def save(t, improved):
         meta, arrays = t.state_dict()
         meta["corpus"] = corpus
-        save_checkpoint(out, meta, arrays, force=force)
-        log.saved(t.step)
-        if improved:
-            save_checkpoint(best, meta, arrays, force=force)
+        try:
+            save_checkpoint(out, meta, arrays, force=force)
+            log.saved(t.step)
+            if improved:
+                save_checkpoint(best, meta, arrays, force=force)
+        except (NnlabError, OSError) as e:
+            raise save_failed(e, log, t.step) from None
 
     try:
-        with LMProgress(unit="tok") as report, graceful_stop(report.line) as stop:
+        with exclusive(out), LMProgress(unit="tok") as report, \
+                graceful_stop(report.line) as stop:
             for note in notes:
                 report.line(note)
             verb = f"resuming at step {trainer.step:,} of" if resume else "training"

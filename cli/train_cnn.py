@@ -4,6 +4,8 @@ from shlex import quote
 
 import click
 
+from nnlab import NnlabError
+
 from .options import (check_warmup, data_option, dataset_option, explicit, force_option,
                       fraction, json_option, nonnegative_float, plural, positive_float,
                       positive_int, resumed_config, seed_option, threads_option, writable_output)
@@ -114,9 +116,10 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout,
     from nnlab.nn.train_cnn import (FIXED_ON_RESUME, CNNConfig, CNNTrainer, arch_defaults,
                                     default_arch_args)
 
-    from .diverged import SaveLog, diverged_error
+    from .diverged import SaveLog, diverged_error, save_failed
     from .fits import check_fits
     from .interrupt import graceful_stop
+    from .out_lock import exclusive
     from .ui import TrainProgress, download_progress
 
     options = {"dataset": dataset, "arch": arch, "depth": depth, "width": width,
@@ -174,11 +177,14 @@ def train_cnn(ctx, dataset, data_dir, arch, depth, width, first_stride, dropout,
     log = SaveLog(out, resume, trainer.step)
 
     def save(t):
-        save_checkpoint(out, *t.state(), force=force)
+        try:
+            save_checkpoint(out, *t.state(), force=force)
+        except (NnlabError, OSError) as e:
+            raise save_failed(e, log, t.step) from None
         log.saved(t.step)
 
     try:
-        with TrainProgress() as report, graceful_stop(report.line) as stop:
+        with exclusive(out), TrainProgress() as report, graceful_stop(report.line) as stop:
             verb = f"resuming at epoch {trainer.epoch + 1} of" if resume else "training"
             where = ("" if data.verified is not False else
                      f" from {data.folder}, which are not the published {config.dataset} files")

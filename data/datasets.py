@@ -5,6 +5,7 @@ and loading them into arrays.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
@@ -119,19 +120,39 @@ def cache_dir(name: str) -> Path:
 
 def _env_data() -> Optional[Path]:
     value = os.environ.get("NNLAB_DATA", "")
-    return Path(value).expanduser() if value else None
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if os.path.lexists(path) and not path.is_dir():
+        # Else "put the files in $NNLAB_DATA/mnist", which cannot be done.
+        raise NnlabError(f"NNLAB_DATA={value} is not a folder ({_kind(path)}); point it at a "
+                         "folder, or unset it")
+    return path
 
 
-def _search_bases(info: DatasetInfo, data_dir) -> list[Path]:
-    bases = []
+def _kind(path: Path) -> str:
+    """What ``path`` is, when it is not a regular file or a folder."""
+    if path.is_symlink() and not path.exists():
+        return f"a link to {os.readlink(path)}, which does not exist"
+    st = path.stat()
+    for test, name in ((stat.S_ISREG, "a file"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(st.st_mode):
+            return name
+    return "not a regular file"
+
+
+def _search_bases(info: DatasetInfo, data_dir):
+    """The folders to look in, in order; lazily, so that a broken $NNLAB_DATA
+    only matters when ``data_dir`` does not hold the dataset."""
     if data_dir is not None:
-        bases.append(Path(data_dir).expanduser())
+        yield Path(data_dir).expanduser()
     env = _env_data()
     if env is not None:
-        bases.append(env)
-    bases.append(cache_dir(info.name))
-    bases.extend(Path(d) for d in info.extra_dirs)
-    return bases
+        yield env
+    yield cache_dir(info.name)
+    yield from (Path(d) for d in info.extra_dirs)
 
 
 def _files_in(info: DatasetInfo, folder: Path) -> Optional[dict[str, Path]]:
@@ -140,11 +161,13 @@ def _files_in(info: DatasetInfo, folder: Path) -> Optional[dict[str, Path]]:
         raw_name = filename[:-3] if filename.endswith(".gz") else filename
         for candidate in (folder / filename, folder / raw_name):
             if candidate.is_file():
-                found[role] = candidate
-                break
-        else:
-            return None
-    return found
+                found.setdefault(role, candidate)
+            elif os.path.lexists(candidate):
+                # A folder, pipe or dangling link under a dataset file's name: "not found"
+                # named none of it, and a download would have replaced it.
+                raise NnlabError(f"{candidate} is not a dataset file ({_kind(candidate)}); "
+                                 "remove it or put the file there")
+    return found if len(found) == len(info.files) else None
 
 
 def find_dataset(name: str, data_dir=None) -> Optional[dict[str, Path]]:
@@ -189,8 +212,12 @@ def download_dir(name: str, data_dir=None) -> Path:
     return target
 
 
-def _file_list(info: DatasetInfo) -> str:
+def _file_list(info: DatasetInfo, folder: Path) -> str:
+    """The dataset's files, only those ``folder`` lacks when it holds some."""
     names = [filename for filename, _md5 in info.files.values()]
+    missing = [n for n in names
+               if not any((folder / m).is_file() for m in (n, n.removesuffix(".gz")))]
+    names = missing if 0 < len(missing) < len(names) else names
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
@@ -211,7 +238,7 @@ def _locate(info: DatasetInfo, data_dir, download: bool, on_progress) -> dict[st
             if paths is not None:
                 return paths
             problem = f"{info.name} was downloaded to {target} but is still not found there"
-    raise NnlabError(f"{problem}; put {_file_list(info)} in {target} or pass --data DIR")
+    raise NnlabError(f"{problem}; put {_file_list(info, target)} in {target} or pass --data DIR")
 
 
 def _check(path: Path, arr: np.ndarray, ndim: int, what: str) -> np.ndarray:

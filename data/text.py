@@ -62,6 +62,10 @@ def read_bytes(path, limit=None):
     if path == "-":
         if sys.stdin is None:  # started with stdin closed (<&-)
             raise TextError("stdin is closed; give a FILE, or pipe the text in")
+        if sys.stdin.isatty():
+            # Else nnlab waited, without a word, for a corpus typed in by hand.
+            raise TextError("stdin is a terminal; pipe the text in (cat FILE | nnlab ...) or "
+                            "give a FILE")
         return _read_bounded(sys.stdin.buffer, name, limit, why)
     try:
         with open(path, "rb") as f:
@@ -90,10 +94,11 @@ def _read_bounded(f, name, limit, why):
         pieces.append(piece)
 
 
-def decode_text(data, name):
-    """UTF-8 text from bytes, refusing what is clearly not text."""
+def decode_text(data, name, purpose="to learn from"):
+    """UTF-8 text from bytes, refusing what is clearly not text. ``purpose``
+    ends the message for an empty text (eval: "to evaluate on")."""
     if not data:
-        raise TextError(f"{name} is empty; give a text file to learn from")
+        raise TextError(f"{name} is empty; give a text file {purpose}")
     if b"\x00" in data:
         raise TextError(f"{name} looks binary (it holds NUL bytes); give a UTF-8 text file")
     try:
@@ -103,9 +108,9 @@ def decode_text(data, name):
                         f"{e.start}); convert it, e.g. with iconv -t UTF-8") from None
 
 
-def read_text(path):
+def read_text(path, purpose="to learn from"):
     """The text of ``path`` ("-" for stdin)."""
-    return decode_text(read_bytes(path), "stdin" if path == "-" else path)
+    return decode_text(read_bytes(path), "stdin" if path == "-" else path, purpose)
 
 
 class Vocab:

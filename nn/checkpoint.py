@@ -159,6 +159,10 @@ def _read_npz(path, f):
             if not info.filename.endswith(".npy"):
                 raise CheckpointError(f"{damaged} (unexpected member {info.filename!r})")
             name = info.filename[:-4]
+            if name in arrays:
+                # A zip may hold a name twice, and readers disagree on which copy
+                # counts (zipfile: the last): such a file has no one meaning.
+                raise CheckpointError(f"{damaged} (member {info.filename!r} appears twice)")
             try:
                 with archive.open(info) as member:
                     arrays[name] = _read_npy(member, info.file_size)
@@ -214,7 +218,9 @@ def _parse_meta(path, blob):
         raise CheckpointError(f"{path} has malformed metadata")
     try:
         meta = json.loads(blob.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: arrays nested thousands deep ("[[[[..."), which json
+        # parses by recursion.
         raise CheckpointError(f"{path} has metadata that is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an nnlab checkpoint")

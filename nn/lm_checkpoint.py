@@ -57,9 +57,10 @@ def resume_lm(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoin
                              "batches; resume with the text it was trained on")
     opt = m.section("optimizer")
     trainer.opt.load_state({"t": opt.get("t", "count", 0)}, split_arrays(arrays, "opt"))
+    # OverflowError: a state or counter beyond what the generator holds (2**128).
     try:
         trainer.rng.bit_generator.state = m.get("rng", "dict")
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise m.bad("rng", "is not a generator state") from None
     trainer.step, trainer.chunk = m.get("step", "count"), m.get("chunk", "count")
     if trainer.chunk > trainer.steps_per_epoch:

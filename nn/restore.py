@@ -28,13 +28,23 @@ def _build(path, make):
         raise CheckpointError(f"{path}: its model cannot be rebuilt ({e})") from None
 
 
-def check_finite(arrays, path):
+def check_finite(arrays, path, prefixes=("params/", "buffers/")):
     """Refuses weights that are NaN or infinite: a run saved after it had
     diverged, or a damaged file. Such a model prints nan or one character
-    over and over, or fails deep inside sampling."""
+    over and over, or fails deep inside sampling. Also weights that are not
+    real floating-point numbers: complex ones lost their imaginary part with
+    a two-line ComplexWarning, and integers or booleans loaded as weights
+    without a word."""
     for key, a in arrays.items():
-        if key.startswith(("params/", "buffers/")) and a.dtype.kind == "f" \
-                and not np.isfinite(a).all():
+        if not key.startswith(prefixes):
+            continue
+        if a.dtype.kind != "f":
+            raise CheckpointError(f"{path} is damaged: {key} holds {a.dtype} values, not "
+                                  "floating-point weights")
+        if not np.isfinite(a).all():
+            if not key.startswith(("params/", "buffers/")):
+                raise CheckpointError(f"{path} is damaged: {key} holds NaN or infinite values, "
+                                      "so it cannot be resumed; sample or evaluate it instead")
             raise CheckpointError(f"{path} holds non-finite weights ({key} has NaN or infinite "
                                   "values): the run had diverged; use an earlier checkpoint")
 
@@ -71,7 +81,9 @@ def check_resumable(meta, arrays, path="checkpoint"):
     further: non-finite weights, or optimizer state missing or misshapen
     (training from fresh moments would not be the same run)."""
     m = Meta(meta, path)
-    check_finite(arrays, path)
+    # The optimizer's moments and the carried state too: NaN there made the
+    # resumed run "diverge" at its first step, blamed on --lr.
+    check_finite(arrays, path, ("params/", "buffers/", "opt/", "state/"))
     if meta.get("kind") == "charlm":
         _, args = arch_args(m, LM_ARGS)
         if "vocab_size" not in args:

@@ -269,9 +269,10 @@ class CNNTrainer:
         opt = m.section("optimizer")
         trainer.opt.load_state({"t": opt.get("t", "count", 0)}, split_arrays(arrays, "opt"))
         trainer.mean, trainer.std = mean, std
+        # OverflowError: a state or counter beyond what the generator holds (2**128).
         try:
             trainer.rng.bit_generator.state = m.get("rng", "dict")
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise m.bad("rng", "is not a generator state") from None
         trainer.epoch, trainer.step = m.get("epoch", "count"), m.get("step", "count")
         trainer.pos = m.get("pos", "count")

@@ -19,7 +19,8 @@ the bad inputs). The older rows are in tests/hostile_rows_files.py and
 tests/hostile_rows_meta.py; the rows of issue 12 ("never destroy a user's
 file, never hang on hostile input") are below, and those of its later items
 (sizes beyond memory, wrong datasets, options that did nothing) in
-tests/hostile_rows_limits.py. ``memory``
+tests/hostile_rows_limits.py, and those of the second hostile-input pass in
+tests/hostile_rows_pass2.py. ``memory``
 makes the machine claim that many bytes available, so that /dev/zero
 fails after a few MB on any machine. Cases that need a real process (a
 closed pipe, a closed stdout) or that must succeed have tests of their own
@@ -38,6 +39,7 @@ import pytest
 import hostile_rows_files
 import hostile_rows_limits
 import hostile_rows_meta
+import hostile_rows_pass2
 from hostile import Case, params, run_case
 from hostile_makers import (CNN_RESUME, CNN_TRAIN, LM_RESUME, LM_TRAIN, char_device, checkpoint,
                             checkpoint_bytes, copy_of, dataset, drop_optimizer, filled_weights,
@@ -157,7 +159,8 @@ ISSUE_12 = [
          ("charlm.npz", "memory available"), memory=4096),
 ]
 
-CASES = hostile_rows_files.CASES + hostile_rows_meta.CASES + ISSUE_12 + hostile_rows_limits.CASES
+CASES = (hostile_rows_files.CASES + hostile_rows_meta.CASES + ISSUE_12 + hostile_rows_limits.CASES
+         + hostile_rows_pass2.CASES)
 
 
 def test_the_table_is_big_enough():
