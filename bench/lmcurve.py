@@ -102,7 +102,7 @@ def nnlab_worker(args):
     where = (lambda: trainer.step) if args.steps else (lambda: trainer.seconds)
     for k, point in enumerate(points):
         trainer.run(stop=lambda: where() >= point)
-        save(args.snapshots, "nnlab", k, dict(trainer.model.params),
+        save(args.snapshots, "nnlab", k, dict(trainer.weights()),
              {"seconds": trainer.seconds, "steps": trainer.step,
               "arch": trainer.model.arch_args(), "config": vars(config)})
     common.emit({"snapshots": len(points), "tokens_per_second": trainer.tokens_per_second})

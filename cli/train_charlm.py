@@ -26,6 +26,9 @@ from .output import dumps
 @click.option("--embed", type=click.IntRange(min=0), default=64, show_default=True,
               help="Width of the character embedding; 0 feeds one-hot vectors, as in the "
                    "lecture.")
+@click.option("--ema", type=float, default=0.995, show_default=True, callback=fraction,
+              help="Validate and save the exponential moving average of the weights with "
+                   "this decay (0: the raw weights).")
 @click.option("--seq-len", type=int, default=64, show_default=True, callback=positive_int,
               help="Time steps per chunk of truncated backpropagation through time.")
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=positive_int,
@@ -68,7 +71,7 @@ from .output import dumps
 @json_option
 @threads_option
 @click.pass_context
-def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch_size, lr,
+def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, ema, seq_len, batch_size, lr,
                  warmup_steps, weight_decay, clip, val_frac, val_chars, eval_every, steps,
                  epochs, time_limit, seed, out, force, resume, as_json):
     """Train a character-level language model on FILE ("-" for stdin).
@@ -93,7 +96,7 @@ def train_charlm(ctx, file, cell, hidden, layers, dropout, embed, seq_len, batch
     from .ui import LMProgress
 
     options = {"cell": cell, "hidden": hidden, "layers": layers, "dropout": dropout,
-               "embed": embed,
+               "embed": embed, "ema": ema,
                "seq_len": seq_len, "batch_size": batch_size, "lr": lr,
                "warmup_steps": warmup_steps, "weight_decay": weight_decay, "clip": clip,
                "val_frac": val_frac, "val_chars": val_chars, "eval_every": eval_every or 0,

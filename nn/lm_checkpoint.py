@@ -30,7 +30,14 @@ def lm_state(trainer):
         "val_chars": 0 if trainer.val_ids is None else int(len(trainer.val_ids)),
         "val_scored": trainer.validator.chars,  # its first characters, that validations score
     }
-    arrays = {f"params/{k}": v for k, v in trainer.model.params.items()}
+    # params/ is the model to use (sample, eval): the weight average when the
+    # run keeps one, with the raw weights that training goes on from in raw/.
+    arrays = {f"params/{k}": v for k, v in trainer.weights().items()}
+    if trainer.average is not None:
+        avg_meta, acc = trainer.average.state()
+        meta["average"] = avg_meta
+        arrays.update({f"raw/{k}": v for k, v in trainer.model.params.items()})
+        arrays.update({f"average/{k}": v for k, v in acc.items()})
     arrays.update({f"opt/{k}": v for k, v in opt_arrays.items()})
     for l, parts in enumerate(trainer.state):
         for name, a in zip("hc", parts):
@@ -47,7 +54,12 @@ def resume_lm(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoin
     _, args = arch_args(m, LM_ARGS)
     try:
         trainer = cls(config, ids, vocab, notes, arch=args)
-        trainer.model.load_params(split_arrays(arrays, "params"))
+        trainer.model.load_params(split_arrays(arrays, "params"))  # checks the model to use
+        if trainer.average is not None:
+            # The raw weights go on training; the average goes on averaging them.
+            trainer.model.load_params(split_arrays(arrays, "raw"))
+            avg = m.section("average")
+            trainer.average.load_state({"t": avg.get("t", "count")}, split_arrays(arrays, "average"))
     except MemoryError:
         raise CheckpointError(f"{path} describes a model too large to build here") from None
     except (TypeError, ValueError) as e:

@@ -83,7 +83,7 @@ def check_resumable(meta, arrays, path="checkpoint"):
     m = Meta(meta, path)
     # The optimizer's moments and the carried state too: NaN there made the
     # resumed run "diverge" at its first step, blamed on --lr.
-    check_finite(arrays, path, ("params/", "buffers/", "opt/", "state/"))
+    check_finite(arrays, path, ("params/", "buffers/", "opt/", "state/", "raw/", "average/"))
     if meta.get("kind") == "charlm":
         _, args = arch_args(m, LM_ARGS)
         if "vocab_size" not in args:

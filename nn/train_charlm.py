@@ -16,6 +16,7 @@ from nnlab.kernels import softmax_cross_entropy
 
 from . import clock
 from .charlm import CharLM, clip_grad_norm
+from .ema import WeightAverage, swapped
 from .lm_checkpoint import lm_state, resume_lm
 from .lm_data import Streams, fit_batch
 from .lm_validate import DEFAULT_VAL_CHARS, Validator, scored_part
@@ -37,6 +38,7 @@ class CharLMConfig:
     layers: int = 2               # stacked recurrent layers
     dropout: float = 0.0          # dropout after each layer
     embed: int = 64               # character embedding width (0: one-hot input)
+    ema: float = 0.995            # decay of the weight average validated and saved (0: none)
     seq_len: int = 64             # time steps per chunk of truncated BPTT
     batch_size: int = 32          # parallel streams of text
     lr: float = 3e-3              # peak learning rate (Adam)
@@ -55,13 +57,13 @@ class CharLMConfig:
     # What a checkpoint that predates a field meant by it, when that differs
     # from today's default: before embeddings, input was one-hot; before
     # --val-chars, validations scored all of the split.
-    LEGACY = {"embed": 0, "val_chars": 0}
+    LEGACY = {"embed": 0, "val_chars": 0, "ema": 0.0}
 
 
 # What a resumed run may not change: it would no longer be the same model or data order
 # (or, for val_chars, its best validation loss would not compare with the next ones).
 FIXED_ON_RESUME = ("cell", "hidden", "layers", "embed", "seq_len", "batch_size", "val_frac",
-                   "seed", "val_chars")
+                   "seed", "val_chars", "ema")
 
 
 def _val_size(n, val_frac):
@@ -122,6 +124,7 @@ class CharLMTrainer:
         self.rng = np.random.Generator(np.random.PCG64(c.seed))
         self.model.init(self.rng)
         self.opt = Adam(self.model.params, weight_decay=c.weight_decay)
+        self.average = WeightAverage(self.model.params, c.ema) if c.ema else None
         self.step = 0            # optimizer steps taken
         self.chunk = 0           # next chunk of the current epoch
         self.state = self.model.zero_state(self.batch)  # carried hidden state
@@ -209,6 +212,8 @@ class CharLMTrainer:
             self.model.backward(dlogits)
             clip_grad_norm(self.model.grads, c.clip)
             self.opt.step(self.model.params, self.model.grads, lr_at(self.progress()))
+            if self.average is not None:
+                self.average.update(self.model.params)
             self.step += 1
             self.chunk += 1
             self.window[0] += loss
@@ -242,8 +247,9 @@ class CharLMTrainer:
         if need > left:  # it cannot finish: not started
             val, seconds, self.validator.started = None, 0.0, False
         else:
-            val, seconds = self.validator.run(self.model, self.batch, self.seq_len, deadline,
-                                              report)
+            with swapped(self.model.params, self.weights()):
+                val, seconds = self.validator.run(self.model, self.batch, self.seq_len,
+                                                  deadline, report)
         self.val_seconds += seconds
         if seconds:
             self._tick()
@@ -271,6 +277,13 @@ class CharLMTrainer:
         if save is not None:
             save(self, improved)
         report("validation", dict(entry, best=improved, total=self.total_steps))
+
+    def weights(self):
+        """The weights a user gets, that validation scores and checkpoints hold
+        as the model: the average when there is one, else the raw weights."""
+        if self.average is None or self.average.t == 0:
+            return self.model.params
+        return self.average.weights()
 
     # -- checkpoint (nn/lm_checkpoint.py) ----------------------------------------
 
