@@ -21,7 +21,7 @@ from .output import dumps
               help="Units per layer.")
 @click.option("--layers", type=int, default=2, show_default=True, callback=positive_int,
               help="Stacked recurrent layers.")
-@click.option("--dropout", type=float, default=0.0, show_default=True, callback=fraction,
+@click.option("--dropout", type=float, default=0.1, show_default=True, callback=fraction,
               help="Dropout after each recurrent layer, while training.")
 @click.option("--embed", type=click.IntRange(min=0), default=64, show_default=True,
               help="Width of the character embedding; 0 feeds one-hot vectors, as in the "
@@ -33,7 +33,7 @@ from .output import dumps
               help="Time steps per chunk of truncated backpropagation through time.")
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=positive_int,
               help="Parallel streams of text per step.")
-@click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive_float,
+@click.option("--lr", type=float, default=5e-3, show_default=True, callback=positive_float,
               help="Peak learning rate (Adam), decayed along a cosine to a tenth of it.")
 @click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=0,
               show_default=True, help="Steps of linear learning-rate warm-up.")

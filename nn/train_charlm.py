@@ -36,12 +36,12 @@ class CharLMConfig:
     cell: str = "lstm"            # recurrent cell: lstm or rnn
     hidden: int = 256             # units per layer
     layers: int = 2               # stacked recurrent layers
-    dropout: float = 0.0          # dropout after each layer
+    dropout: float = 0.1          # dropout after each layer
     embed: int = 64               # character embedding width (0: one-hot input)
     ema: float = 0.995            # decay of the weight average validated and saved (0: none)
     seq_len: int = 64             # time steps per chunk of truncated BPTT
     batch_size: int = 32          # parallel streams of text
-    lr: float = 3e-3              # peak learning rate (Adam)
+    lr: float = 5e-3              # peak learning rate (Adam)
     min_lr_frac: float = 0.1      # the cosine schedule ends at lr * this
     warmup_steps: int = 0         # linear warm-up at the start
     weight_decay: float = 0.0     # decoupled (AdamW) decay of weight matrices
