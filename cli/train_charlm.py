@@ -28,7 +28,8 @@ from .output import dumps
                    "lecture.")
 @click.option("--ema", type=float, default=0.995, show_default=True, callback=fraction,
               help="Validate and save the exponential moving average of the weights with "
-                   "this decay (0: the raw weights).")
+                   "this decay; its window grows with the run, to 1/(1 - decay) steps "
+                   "(0: the raw weights).")
 @click.option("--seq-len", type=int, default=64, show_default=True, callback=positive_int,
               help="Time steps per chunk of truncated backpropagation through time.")
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=positive_int,

@@ -59,7 +59,11 @@ def resume_lm(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoin
             # The raw weights go on training; the average goes on averaging them.
             trainer.model.load_params(split_arrays(arrays, "raw"))
             avg = m.section("average")
-            trainer.average.load_state({"t": avg.get("t", "count")}, split_arrays(arrays, "average"))
+            # No "warmup" entry: written before the window grew, so the
+            # constant decay it began with goes on.
+            trainer.average.load_state({"t": avg.get("t", "count"),
+                                        "warmup": avg.get("warmup", "bool", False)},
+                                       split_arrays(arrays, "average"))
     except MemoryError:
         raise CheckpointError(f"{path} describes a model too large to build here") from None
     except (TypeError, ValueError) as e:
