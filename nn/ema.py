@@ -46,6 +46,8 @@ Checkpoints written before the growing window (their "average" section has
 no "warmup" entry) go on with the constant decay they started with.
 """
 
+import math
+
 import numpy as np
 
 
@@ -58,15 +60,20 @@ def decay_product(decay, t, warmup):
     """The product of the first t decays: what is left of the zero start."""
     if not warmup:
         return decay ** t
-    prod, i = 1.0, 0
-    # (1 + i) / (10 + i) reaches the cap after about 9 / (1 - decay) updates
-    # (1,800 for 0.995); past that the product is decay ** (steps left).
-    while i < t and (1.0 + i) / (10.0 + i) < decay:
-        prod *= (1.0 + i) / (10.0 + i)
-        i += 1
-        if prod == 0.0:
-            return 0.0
-    return prod * decay ** (t - i)
+    # The first update at the cap, k: the least i with (1 + i) / (10 + i) >=
+    # decay, nudged past float rounding with step_decay's own comparison.
+    k = max(0, math.ceil((10.0 * decay - 1.0) / (1.0 - decay)))
+    while k > 0 and (1.0 + k - 1) / (10.0 + k - 1) >= decay:
+        k -= 1
+    while (1.0 + k) / (10.0 + k) < decay:
+        k += 1
+    # Below the cap the product telescopes: prod_{i<n} (1 + i) / (10 + i)
+    # = 9! n! / (n + 9)!, so no loop over a long run's steps.
+    n = min(t, k)
+    below = 362880.0
+    for j in range(1, 10):
+        below /= n + j
+    return below * decay ** (t - n)
 
 
 class WeightAverage:
