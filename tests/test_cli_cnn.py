@@ -8,19 +8,14 @@ import zipfile
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from nnlab.cli.main import cli
 from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
+from clirun import run
 
 
 @pytest.fixture(autouse=True)
 def _isolated(no_user_data):
     pass
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def assert_clean_failure(result, code, *fragments):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from nnlab.nn.checkpoint import load_checkpoint
-from test_cli_cnn import assert_clean_failure, run
+from clirun import run
+from test_cli_cnn import assert_clean_failure
 
 
 

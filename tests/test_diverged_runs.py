@@ -6,29 +6,17 @@ marked "(best)", then said the checkpoint "from before, is kept". These runs
 diverge in their first step's update, so that nothing good comes after.
 """
 
-import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from nnlab.cli.main import cli
 from nnlab.data.text import Vocab
 from nnlab.nn.runs import Diverged, check_weights
 from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer
+from clirun import run, strict_json
 
 S = ("--hidden", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "4", "--steps", "3")
 TEXT = "hello world, hello there\n" * 40
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def strict_json(text):
-    def refuse(constant):
-        raise ValueError(f"not JSON: {constant}")
-    return json.loads(text, parse_constant=refuse)
 
 
 def failed(result):

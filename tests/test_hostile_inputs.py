@@ -27,7 +27,6 @@ closed pipe, a closed stdout) or that must succeed have tests of their own
 at the end.
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -45,6 +44,7 @@ from hostile_makers import (CNN_RESUME, CNN_TRAIN, LM_RESUME, LM_TRAIN, char_dev
                             checkpoint_bytes, copy_of, dataset, drop_optimizer, filled_weights,
                             fifo, images, invoke, make_base, several, symlink, text_file)
 from npz_craft import with_declared_size
+from clirun import strict_json
 
 
 @pytest.fixture(scope="module")
@@ -230,12 +230,6 @@ def test_stdout_closed(base, tmp_path, command):
     assert proc.returncode == 1
     assert len(err.strip().splitlines()) == 1 and "stdout is closed" in err, err
     assert ckpt.read_bytes() == base.lm.read_bytes()
-
-
-def strict_json(text):
-    def refuse(constant):
-        raise ValueError(f"not JSON: {constant}")
-    return json.loads(text, parse_constant=refuse)
 
 
 def test_eval_of_a_diverged_checkpoint(base, tmp_path):

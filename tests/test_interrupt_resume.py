@@ -20,7 +20,7 @@ from nnlab.nn.runs import loss_bound
 from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer
 from nnlab.nn.train_cnn import CNNConfig, CNNTrainer
 
-from test_cli_cnn import run
+from clirun import run
 
 TEXT = "It was the best of times, it was the worst of times, it was the age of wisdom. " * 12
 

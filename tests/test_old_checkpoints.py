@@ -18,19 +18,14 @@ import shutil
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from conftest import write_dataset
-from nnlab.cli.main import cli
 from nnlab.nn.checkpoint import load_checkpoint
+from clirun import run
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 POEM = ("to be or not to be, that is the question:\n"
         "whether tis nobler in the mind to suffer\n") * 20
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def ok(result):

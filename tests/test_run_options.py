@@ -6,17 +6,12 @@ import os
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
-from nnlab.cli.main import cli
 from nnlab.nn.checkpoint import load_checkpoint
+from clirun import run
 
 S = ("--hidden", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "4", "--steps", "3")
 TEXT = "hello world, hello there\n" * 40
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def ok(result):

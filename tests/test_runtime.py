@@ -8,7 +8,8 @@ import sys
 import numba
 import pytest
 
-from test_cli_cnn import assert_clean_failure, run
+from clirun import run
+from test_cli_cnn import assert_clean_failure
 
 
 def python(code, **env):

@@ -8,11 +8,9 @@ training step and once per chunk scored, so these runs stop at the same
 place on any machine.
 """
 
-import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from nnlab.cli import ui
 from nnlab.cli.main import cli
@@ -22,19 +20,10 @@ from nnlab.nn.lm_data import evaluate_lm
 from nnlab.nn.lm_validate import DEFAULT_VAL_CHARS
 from nnlab.nn.restore import lm_model
 from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer
+from clirun import run, strict_json
 
 SMALL = ("--hidden", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "4")
 TICK = 0.1
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def strict_json(text):
-    def refuse(constant):
-        raise ValueError(f"not JSON: {constant}")
-    return json.loads(text, parse_constant=refuse)
 
 
 @pytest.fixture
