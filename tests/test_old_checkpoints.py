@@ -79,3 +79,40 @@ def test_old_cnn_evaluates_and_resumes(tmp_path):
     after, arrays = load_checkpoint(path, kind="cnn")
     assert after["epoch"] == 2 and after["step"] == 2 * before["step"]
     assert all(np.isfinite(a).all() for a in arrays.values() if a.dtype.kind == "f")
+
+
+# Files written by commit ce941ad, the last one before the shared training
+# core (issue 13), with an embedding and the weight average (raw/, average/):
+#   lm-ce941ad.npz: nnlab train-charlm poem.txt --hidden 8 --layers 2 --embed 4
+#       --batch-size 4 --seq-len 16 --steps 6 --eval-every 3
+#   cnn-ce941ad.npz: nnlab train-cnn --data tiny --arch lenet5 --epochs 1 --batch-size 16
+#       on write_dataset(tiny, n_train=64, n_test=32)
+# and the figures that ce941ad's code reached when it resumed them (to step 9;
+# to epoch 2): today's code must continue the same runs, not merely load them.
+CE941AD_LM_AT_9 = {"train_loss": 3.0696029659164132, "val_loss": 3.072995690127302}
+CE941AD_CNN_AT_2 = {"train_loss": 0.7507507315731183, "test_loss": 1.0079494232089348,
+                    "test_accuracy": 0.75}
+
+
+def test_pre_core_lm_resumes_the_same_run_and_samples(tmp_path):
+    path = tmp_path / "lm.npz"
+    shutil.copy(os.path.join(DATA, "lm-ce941ad.npz"), path)
+    (tmp_path / "poem.txt").write_text(POEM)
+    sample = ok(run("sample", path, "--len", 40, "--seed", 3)).stdout
+    assert len(sample.rstrip("\n")) >= 40 and set(sample) <= set(POEM) | {"\n"}
+    out = json.loads(ok(run("train-charlm", tmp_path / "poem.txt", "--resume", path,
+                            "--steps", 9, "--json")).stdout)
+    assert out["steps"] == 9
+    for key, value in CE941AD_LM_AT_9.items():
+        assert out[key] == pytest.approx(value, rel=1e-6), key
+
+
+def test_pre_core_cnn_resumes_the_same_run(tmp_path):
+    data = write_dataset(tmp_path / "tiny", n_train=64, n_test=32)
+    path = tmp_path / "cnn.npz"
+    shutil.copy(os.path.join(DATA, "cnn-ce941ad.npz"), path)
+    out = json.loads(ok(run("train-cnn", "--resume", path, "--data", data, "--epochs", 2,
+                            "--json")).stdout)
+    assert out["epochs"] == 2
+    for key, value in CE941AD_CNN_AT_2.items():
+        assert out[key] == pytest.approx(value, rel=1e-6), key
