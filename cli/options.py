@@ -1,5 +1,6 @@
 """Options shared by several commands, as decorators (pip-tools' style)."""
 
+import functools
 import os
 import sys
 
@@ -11,16 +12,11 @@ json_option = click.option(
 
 seed_option = click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True,
-    help="Seed for weights, shuffling and sampling; the same seed gives the same run.")
+    help="Seed for sampling; the same seed gives the same text.")
 
 data_option = click.option(
     "--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default=None,
     help="Folder holding the dataset's IDX files (else $NNLAB_DATA, then ~/.cache/nnlab).")
-
-dataset_option = click.option(
-    "--dataset", type=click.Choice(["mnist", "fashion-mnist"]), default="mnist",
-    show_default=True, help="Which dataset to train on.")
-
 
 def _cores():
     """The cores this process may run on (a container or taskset can limit them)."""
@@ -58,27 +54,9 @@ threads_option = click.option(
                         "cores available]")
 
 
-def positive_int(ctx, param, value):
-    if value is not None and value < 1:
-        raise click.BadParameter(f"must be at least 1, got {value}")
-    return value
-
-
 def positive_float(ctx, param, value):
     if value is not None and not 0 < value < float("inf"):  # also rejects NaN
         raise click.BadParameter(f"must be a finite number above 0, got {value}")
-    return value
-
-
-def nonnegative_float(ctx, param, value):
-    if value is not None and not 0 <= value < float("inf"):  # also rejects NaN
-        raise click.BadParameter(f"must be a finite number of at least 0, got {value}")
-    return value
-
-
-def fraction(ctx, param, value):
-    if value is not None and not 0 <= value < 1:
-        raise click.BadParameter(f"must be at least 0 and below 1, got {value}")
     return value
 
 
@@ -88,19 +66,22 @@ def explicit(ctx, name):
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def resumed_config(ctx, saved, options):
-    """The checkpoint's config ``saved`` with the options the user gave on the
-    command line (not their defaults) laid over it."""
-    for name, value in options.items():
-        if explicit(ctx, name):
-            setattr(saved, name, value)
-    return saved
+def usage_errors(command):
+    """Reports the run's usage errors (nn/runs.py's UsageProblem, raised where
+    the options are resolved) as Click's own: exit 2, and the option named."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except Exception as e:
+            from nnlab.nn.runs import UsageProblem  # numpy: loaded only once a run has started
 
-
-def plural(n, word):
-    """"1 epoch", "2 epochs", "2.5 epochs", "1,000 steps"."""
-    text = f"{int(n):,}" if float(n).is_integer() else f"{n:g}"
-    return f"{text} {word}" + ("" if n == 1 else "s")
+            if not isinstance(e, UsageProblem):
+                raise
+            if e.option is not None:
+                raise click.BadParameter(str(e), param_hint=e.option) from None
+            raise click.UsageError(str(e)) from None
+    return wrapper
 
 
 force_option = click.option(
@@ -170,16 +151,3 @@ def writable_output_and_best(ctx, param, value):
                 "replace it)")
         return _check_outputs(ctx, param, run, lambda out: (out, best_path(out)))
     return _check_outputs(ctx, param, value, lambda out: (out, best_path(out)))
-
-
-def check_warmup(ctx, warmup, total_steps):
-    """A usage error when --warmup, given on the command line, is longer than
-    the whole run: the learning rate would stay below --lr all run long.
-    Refused rather than capped, because any cap would be a schedule the
-    user did not ask for; a default that is too long is the command's to
-    shorten (train-cnn does, with a note)."""
-    if explicit(ctx, "warmup_steps") and warmup > total_steps:
-        raise click.BadParameter(
-            f"{plural(warmup, 'step')} of warm-up are more than the whole run "
-            f"({plural(total_steps, 'step')}), so the learning rate would never reach --lr; give "
-            f"a --warmup of at most {total_steps:,}, or a longer run", param_hint="--warmup")

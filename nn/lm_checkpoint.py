@@ -1,7 +1,5 @@
 """What a language model's checkpoint holds, and a trainer rebuilt from one
-(CharLMTrainer.state_dict and CharLMTrainer.resume, nn/train_charlm.py)."""
-
-from dataclasses import asdict
+(CharLMTrainer.checkpoint_state and CharLMTrainer.resume, nn/train_charlm.py)."""
 
 from .checkpoint import CheckpointError, split_arrays
 from .meta import Meta, arch_args, check
@@ -9,42 +7,33 @@ from .restore import LM_ARGS
 from .runs import ResumeConflict
 
 
-def lm_state(trainer):
-    """(meta, arrays) holding all it takes to rebuild the model and resume."""
-    opt_meta, opt_arrays = trainer.opt.state()
-    meta = {
-        "kind": "charlm",
-        "arch": {"name": "charlm", "args": trainer.model.arch_args()},
+def lm_state(trainer, meta, arrays):
+    """Adds to what the core writes (nn/core.py) all else it takes to rebuild
+    the model and resume: the vocabulary, the batching, the place in the
+    text, the carried state, the weight average and the validation text."""
+    meta.update({
         "vocab": trainer.vocab.chars,
-        "config": asdict(trainer.config),
+        "corpus": dict(trainer.corpus),
         "batch": trainer.batch, "seq_len": trainer.seq_len,
-        "step": trainer.step, "chunk": trainer.chunk, "total_steps": trainer.total_steps,
+        "chunk": trainer.chunk, "total_steps": trainer.total_steps,
         "window": list(trainer.window),
-        "optimizer": opt_meta,
-        "rng": trainer.rng.bit_generator.state,
-        "best_val": trainer.best_val,
-        "metrics": dict(trainer.history[-1]) if trainer.history else {},
-        "history": [dict(h) for h in trainer.history],
-        "seconds": trainer.seconds,
         "train_chars": int(len(trainer.train_ids)),
         "val_chars": 0 if trainer.val_ids is None else int(len(trainer.val_ids)),
         "val_scored": trainer.validator.chars,  # its first characters, that validations score
-    }
+    })
     # params/ is the model to use (sample, eval): the weight average when the
     # run keeps one, with the raw weights that training goes on from in raw/.
-    arrays = {f"params/{k}": v for k, v in trainer.weights().items()}
+    arrays.update({f"params/{k}": v for k, v in trainer.weights().items()})
     if trainer.average is not None:
         avg_meta, acc = trainer.average.state()
         meta["average"] = avg_meta
         arrays.update({f"raw/{k}": v for k, v in trainer.model.params.items()})
         arrays.update({f"average/{k}": v for k, v in acc.items()})
-    arrays.update({f"opt/{k}": v for k, v in opt_arrays.items()})
-    for l, parts in enumerate(trainer.state):
+    for l, parts in enumerate(trainer.hidden):
         for name, a in zip("hc", parts):
             arrays[f"state/l{l}.{name}"] = a
     if trainer.val_ids is not None:
         arrays["data/val"] = trainer.val_ids
-    return meta, arrays
 
 
 def resume_lm(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoint"):
@@ -71,19 +60,13 @@ def resume_lm(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoin
     if (trainer.batch, trainer.seq_len) != (m.get("batch", "size"), m.get("seq_len", "size")):
         raise ResumeConflict("--resume: the corpus no longer splits into the checkpoint's "
                              "batches; resume with the text it was trained on")
-    opt = m.section("optimizer")
-    trainer.opt.load_state({"t": opt.get("t", "count", 0)}, split_arrays(arrays, "opt"))
-    # OverflowError: a state or counter beyond what the generator holds (2**128).
-    try:
-        trainer.rng.bit_generator.state = m.get("rng", "dict")
-    except (KeyError, TypeError, ValueError, OverflowError):
-        raise m.bad("rng", "is not a generator state") from None
-    trainer.step, trainer.chunk = m.get("step", "count"), m.get("chunk", "count")
+    trainer.restore_state(m, arrays)
+    trainer.chunk = m.get("chunk", "count")
     if trainer.chunk > trainer.steps_per_epoch:
         raise m.bad("chunk", "is beyond the end of the text")
     saved = split_arrays(arrays, "state")
     state = []
-    for l, parts in enumerate(trainer.state):
+    for l, parts in enumerate(trainer.hidden):
         names = "hc"[:len(parts)]
         layer = tuple(saved.get(f"l{l}.{name}") for name in names)
         for name, a, like in zip(names, layer, parts):
@@ -91,13 +74,10 @@ def resume_lm(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoin
                 raise CheckpointError(f"{path} is damaged: its state l{l}.{name} is missing "
                                       "or misshapen")
         state.append(layer)
-    trainer.state = state
-    trainer.best_val = m.get("best_val", "float?", None)
+    trainer.hidden = state
     window = m.get("window", "list", [0.0, 0])
     if len(window) != 2:
         raise m.bad("window", "must hold a sum and a count")
     trainer.window = [check(window[0], "float", lambda w: m.bad("window", w)),
                       check(window[1], "count", lambda w: m.bad("window", w))]
-    trainer.history = [h for h in m.get("history", "list", []) if isinstance(h, dict)]
-    trainer.seconds = m.get("seconds", "float", 0.0)
     return trainer

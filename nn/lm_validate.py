@@ -13,15 +13,6 @@ that the last one fits inside the limit.
 from . import clock
 from .lm_data import evaluate_lm
 
-# The characters a validation scores unless --val-chars says otherwise. All
-# of Tiny Shakespeare's split (111,539), so its results stay comparable;
-# about 7 s for the default 2x256 LSTM at the 29,000 characters/s measured
-# on 2 busy cores, under a tenth of the default 500 steps between
-# validations (76 s at 13,400 tokens/s). The standard error of a mean of
-# 200,000 per-character losses spread by about 1.5 nats is 0.003 nats if
-# they were independent, a few times that as neighbours are not: finer than
-# the differences between runs worth acting on.
-DEFAULT_VAL_CHARS = 200_000
 # Before any validation has been timed, a probe times this many chunks of
 # the part. The training speed says little: scoring a character ran 2.7x
 # faster than training on one for the default model, 30x for a 1x16 LSTM,

@@ -11,6 +11,8 @@ from dataclasses import fields
 import numpy as np
 
 from .checkpoint import CheckpointError
+from .fields import legacy_default, problem
+from .fields import meta as field_meta
 
 # Sizes beyond this are not networks that nnlab trains; refusing them keeps a
 # forged checkpoint from asking for terabytes before its arrays are compared.
@@ -52,13 +54,6 @@ def check(value, kind, bad):
     return value
 
 
-# Config fields that size or divide something (a batch, a chunk, a layer): a
-# zero from a damaged checkpoint would be a ZeroDivisionError mid-resume. No
-# int field of a config is ever negative.
-POSITIVE_FIELDS = ("seq_len", "batch_size", "hidden", "layers", "depth", "width",
-                   "first_stride")
-
-
 class Meta:
     """Typed access to one checkpoint's metadata dict: meta.get("step", "count")."""
 
@@ -80,42 +75,25 @@ class Meta:
         return Meta(value if value is not None else {}, self.path, f"{self.prefix}{key}.")
 
 
-# What the other fields may hold, as the commands' options allow: a resumed
-# run takes them from the file, where an unknown optimizer or schedule, or
-# a label smoothing of 1.5, failed deep inside with a traceback, and a
-# negative learning rate trained without a word.
-CHOICES = {"cell": ("lstm", "rnn"), "arch": ("lenet5", "alexnet", "resnet"),
-           "optimizer": ("adam", "sgd"), "schedule": ("constant", "cosine", "step")}
-_FRACTION = (lambda v: 0 <= v < 1, "must be at least 0 and below 1")
-_AT_LEAST_0 = (lambda v: v >= 0, "must be at least 0")
-RANGES = {"lr": (lambda v: v > 0, "must be above 0"), "dropout": _FRACTION,
-          "val_frac": _FRACTION, "label_smoothing": _FRACTION, "momentum": _FRACTION,
-          "min_lr_frac": (lambda v: 0 <= v <= 1, "must be from 0 to 1"),
-          "weight_decay": _AT_LEAST_0, "clip": _AT_LEAST_0, "time_limit": _AT_LEAST_0,
-          "epochs": _AT_LEAST_0}
-
-
-def _check_field(section, name, value):
-    """Raises section.bad() when config field ``name`` holds a value that
-    its option would refuse (CHOICES, RANGES)."""
-    if name in CHOICES and value not in CHOICES[name]:
-        raise section.bad(name, f"must be one of {', '.join(CHOICES[name])}")
-    if name in RANGES and not RANGES[name][0](value):
-        raise section.bad(name, RANGES[name][1])
-
-
 def config_from(cls, meta):
     """A config dataclass from the checkpoint's "config" section, each field
-    checked against the type of its default. A field the checkpoint predates
-    takes its value from ``cls.LEGACY`` if there, else today's default."""
+    checked for the type of its default and for what its option allows
+    (nn/fields.py): a resumed run takes them from the file, where an unknown
+    optimizer, a label smoothing of 1.5 or a batch of 0 failed deep inside
+    with a traceback, and a negative learning rate trained without a word.
+    A field the checkpoint predates takes its legacy value."""
     section = meta.section("config")
     kinds = {bool: "bool", int: "count", float: "float", str: "str"}
-    legacy = getattr(cls, "LEGACY", {})
-    values = {f.name: section.get(f.name, "positive" if f.name in POSITIVE_FIELDS
-                                  else kinds[f.type], legacy.get(f.name, f.default))
-              for f in fields(cls)}
-    for name, value in values.items():
-        _check_field(section, name, value)
+    values = {}
+    for f in fields(cls):
+        kind = "positive" if field_meta(f, "check") in ("positive", "stride") else kinds[f.type]
+        if field_meta(f, "shown") is not None and kind == "positive":
+            kind = "count"  # 0: "not given", the run works it out
+        value = section.get(f.name, kind, legacy_default(f))
+        wrong = problem(f, value, stored=True)
+        if wrong is not None:
+            raise section.bad(f.name, wrong)
+        values[f.name] = value
     return cls(**values)
 
 

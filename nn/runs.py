@@ -1,5 +1,5 @@
 """What the training loops share: refusing to go on from (or save) a diverged
-loss or weights, and refusing to resume a run with options that would change what it is."""
+loss or weights, and the usage errors of a run's options."""
 
 import math
 
@@ -18,10 +18,20 @@ class Diverged(NnlabError):
         self.step, self.loss = step, loss
 
 
-class ResumeConflict(NnlabError):
-    """An option that contradicts the checkpoint being resumed: a usage error."""
+class UsageProblem(NnlabError):
+    """Options that cannot go together, or one that does not fit the data: a
+    usage error (exit 2), which the command line reports against ``option``
+    (its flag, "--warmup") when there is one."""
 
     exit_code = 2
+
+    def __init__(self, message, option=None):
+        super().__init__(message)
+        self.option = option
+
+
+class ResumeConflict(UsageProblem):
+    """An option that contradicts the checkpoint being resumed."""
 
 
 def loss_bound(classes):
@@ -50,14 +60,3 @@ def check_weights(params, step, hint):
         if not np.isfinite(p).all():
             raise Diverged(f"training diverged at step {step:,}: the weights ({name}) hold NaN "
                            f"or infinite values; {hint}", step)
-
-
-def check_resume(saved, config, fixed):
-    """Raises NnlabError when ``config`` changes one of the ``fixed`` fields of
-    the checkpoint's ``saved`` config."""
-    for name in fixed:
-        before, now = getattr(saved, name), getattr(config, name)
-        if before != now:
-            raise ResumeConflict(
-                f"--resume: the checkpoint was trained with {name.replace('_', '-')} = "
-                f"{before!r}, not {now!r}; drop that option or start a new run")

@@ -4,9 +4,9 @@ optimizer's state and a batch's activations from the sizes alone, so that
 ``--depth 100000`` or ``--hidden 10000000`` is one line in a fraction of a
 second, not minutes of building and gigabytes of memory."""
 
-import click
-
 from nnlab import NnlabError, memory
+
+from .runs import UsageProblem
 
 
 def _smaller(sizes, name):
@@ -43,4 +43,4 @@ def check_fits(estimate, sizes, options, batch_text, resume=None):
     also = [options[n] for n in options if n != best and 2 * saving[n] >= saving[best] > 0]
     named = [options[best], *also]
     named = ", ".join(named[:-1]) + " or " + named[-1] if len(named) > 1 else named[0]
-    raise click.BadParameter(f"{what}; use a smaller {named}", param_hint=options[best])
+    raise UsageProblem(f"{what}; use a smaller {named}", options[best])

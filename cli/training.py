@@ -1,0 +1,52 @@
+"""What every training command does around its trainer: hold the lock of
+its checkpoint, draw progress, turn the first Ctrl-C or SIGTERM into a
+stop-and-save, write checkpoints atomically, and say what is on disk when
+the run diverges, cannot save or is interrupted."""
+
+from shlex import quote
+
+import click
+
+from nnlab import NnlabError
+
+from .diverged import SaveLog, diverged_error, save_failed
+from .interrupt import graceful_stop
+from .out_lock import exclusive
+
+
+def train(trainer, progress, out, *, resume_command, best=None, resume=None, force=False, as_json=False,
+          lines=()):
+    """Runs ``trainer`` (nn/core.py) with ``progress`` (cli/ui.py) as its
+    report, saving to ``out`` after each validation and to ``best`` (if
+    given) when the validation figure improved. ``lines``: said on stderr
+    first. Returns the final history entry; exits with the signal's code
+    after an interrupt, telling how to resume (``resume_command``)."""
+    from nnlab.nn.checkpoint import save_checkpoint
+    from nnlab.nn.runs import Diverged
+
+    ctx = click.get_current_context()
+    log = SaveLog(out, resume, trainer.step)
+
+    def save(t, improved):
+        meta, arrays = t.state_dict()
+        try:
+            save_checkpoint(out, meta, arrays, force=force)
+            log.saved(t.step)
+            if improved and best is not None:
+                save_checkpoint(best, meta, arrays, force=force)
+        except (NnlabError, OSError) as e:
+            raise save_failed(e, log, t.step) from None
+
+    try:
+        with exclusive(out), progress as report, graceful_stop(report.line) as stop:
+            for line in lines:
+                report.line(line)
+            final = trainer.run(report, save=save, stop=stop)
+    except Diverged as e:
+        raise diverged_error(e, log, as_json, click.echo) from None
+    if trainer.interrupted:
+        report.line(f"interrupted at step {trainer.step:,} (epoch {trainer.epoch:.2f}); {out} "
+                    f"holds it. Resume with: {resume_command} --resume {quote(out)}")
+        ctx.exit(stop.exit_code)
+    return final
+

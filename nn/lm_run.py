@@ -1,0 +1,94 @@
+"""A train-charlm run made ready from what the user gave: the config (new,
+or the resumed checkpoint's with the options given laid over it), the
+text and its vocabulary, the checks that must come before anything is
+built, and the trainer. The command only parses, calls and prints."""
+
+import os
+
+from .checkpoint import load_checkpoint
+from .charlm_config import CharLMConfig
+from .fits import check_fits
+from .footprint import lm_footprint
+from .meta import Meta, arch_args
+from .restore import LM_ARGS, check_resumable
+from .runs import UsageProblem
+from .settings import check_time_left, check_warmup, new_config, resumed_config
+from .train_charlm import CharLMTrainer, run_shape
+
+
+def prepare_lm(file, given, resume=None, outputs=()):
+    """(trainer, file, notes) for a run on ``file`` ("-": stdin) with the
+    ``given`` options ({field: value}, nn/settings.py), resuming ``resume``
+    if set. ``outputs``: the files the run will write, which must not be the
+    text. Raises UsageProblem or another NnlabError."""
+    from nnlab.data.text import TextError, Vocab, bundled_path, describe, read_text
+
+    meta = arrays = None
+    if resume:
+        meta, arrays = load_checkpoint(resume, kind="charlm")
+        check_resumable(meta, arrays, resume)
+        m = Meta(meta, resume)
+        config = resumed_config(CharLMConfig, m, given)
+        file = file or m.section("corpus", {}).get("path", "str?", None)
+        if not file or file == "-":
+            raise UsageProblem("give the text FILE to resume training on")
+    else:
+        config = new_config(CharLMConfig, given)
+        if file is None:
+            raise UsageProblem("missing FILE: the text to learn from (- for stdin)")
+    notes = []
+    if file != "-" and not os.path.exists(file) and bundled_path(file):
+        file = bundled_path(file)
+        notes.append(f"using the {os.path.basename(file)} bundled with nnlab")
+    if file != "-" and os.path.realpath(file) in {os.path.realpath(p) for p in outputs}:
+        # Even with --force: the text would be gone by the first save.
+        raise UsageProblem(f"{file} is the training text; give --out another file name",
+                           "--out")
+    text = read_text(file)
+    vocab = Vocab.from_text(text)
+    name = "stdin" if file == "-" else file
+    if len(text) < 2:
+        raise TextError(f"{name} holds a single character; a language model needs at least "
+                        "two to learn from")
+    if len(vocab) < 2:
+        # Else it learns to say that character with certainty: loss 0, and nothing learnt.
+        raise TextError(f"{name} holds a single distinct character ({describe(vocab.chars)}, "
+                        f"{len(text):,} times); a language model needs at least two different "
+                        "characters to learn from")
+    if resume and vocab.chars != m.get("vocab", "str"):
+        raise UsageProblem(
+            f"{file} does not have the vocabulary of {resume} ({len(vocab)} characters "
+            f"against {len(meta['vocab'])}); resume with the text it was trained on")
+    batch, seq, planned = run_shape(config, len(text))
+    check_warmup(given, config.warmup_steps, planned)
+    # Before the model is built (--hidden 10000000 would take minutes, then all memory).
+    sizes = (arch_args(m, LM_ARGS)[1] if resume else
+             {"vocab_size": len(vocab), "cell": config.cell, "hidden": config.hidden,
+              "layers": config.layers, "embed": config.embed})
+    check_fits(lm_footprint, dict(sizes, batch=batch, seq_len=seq),
+               {"hidden": "--hidden", "layers": "--layers", "embed": "--embed",
+                "batch": "--batch-size", "seq_len": "--seq-len"}, f"{batch} x {seq} characters",
+               resume)
+    ids = vocab.encode(text)
+    trainer = (CharLMTrainer.resume(meta, arrays, ids, vocab, config, notes, resume) if resume
+               else CharLMTrainer(config, ids, vocab, notes))
+    # Written into every checkpoint: where to resume from, and where sampling starts.
+    trainer.corpus = {"path": "-" if file == "-" else os.path.abspath(file), "chars": len(text),
+                      "start": text[0]}
+    if resume:
+        if trainer.finished():
+            raise UsageProblem(f"{resume} already holds {trainer.step:,} steps; pass --steps "
+                               "or --epochs with a larger total to train further")
+        check_time_left(config, trainer.seconds, resume)
+    return trainer, file, notes
+
+
+def lm_results(trainer, final, out, best):
+    """The figures a finished run reports (--json's keys)."""
+    return {"train_loss": final["train_loss"], "val_loss": final["val_loss"],
+            "val_chars": final.get("val_chars", 0), "best_val_loss": trainer.best_val,
+            "steps": trainer.step, "epochs": round(trainer.epoch, 3),
+            "seconds": round(trainer.seconds, 3),
+            "tokens_per_second": round(trainer.tokens_per_second, 1),
+            "parameters": trainer.model.num_params(), "checkpoint": out,
+            "best_checkpoint": best if trainer.best_val is not None else None}
