@@ -36,9 +36,10 @@ class CharLMConfig:
                           check="positive", fixed=True)
     batch_size: int = option(32, "Parallel streams of text per step.", check="positive",
                              fixed=True)
-    lr: float = option(5e-3, "Peak learning rate (Adam), decayed along a cosine to a tenth of "
-                             "it.", check="above0")
-    min_lr_frac: float = option(0.1, check="unit")  # the cosine ends at lr * this
+    lr: float = option(5e-3, "Peak learning rate (Adam), decayed along a cosine to "
+                             "--min-lr-frac of it.", check="above0")
+    min_lr_frac: float = option(0.1, "Where the cosine decay ends, as a fraction of --lr.",
+                                check="unit")
     warmup_steps: int = option(0, "Steps of linear learning-rate warm-up.", check="count",
                                flag="--warmup")
     weight_decay: float = option(0.0, "Decoupled (AdamW) decay of the weight matrices.",
