@@ -8,11 +8,12 @@ from .cnn_config import CNNConfig
 from .fits import check_fits
 from .footprint import EVAL_BATCH, cnn_footprint
 from .image_fit import check_images
-from .meta import Meta, arch_args
-from .restore import CNN_ARGS, check_resumable
+from .archs import CNNArch
+from .meta import Meta
+from .restore import check_resumable
 from .runs import UsageProblem
 from .settings import check_time_left, check_warmup, new_config, plural, resumed_config
-from .train_cnn import CNNTrainer, default_arch_args
+from .train_cnn import CNNTrainer, default_arch
 
 
 def plan_warmup(given, config, n_train, notes, cap=True):
@@ -39,7 +40,7 @@ def prepare_cnn(given, resume=None, data_dir=None, load_data=None):
         meta, arrays = load_checkpoint(resume, kind="cnn")
         check_resumable(meta, arrays, resume)
         m = Meta(meta, resume)
-        trained_side = arch_args(m, CNN_ARGS)[1].get("image_size")
+        trained_side = CNNArch.read(m).image_size
         config = resumed_config(CNNConfig, m, given)
         data_dir = data_dir or m.get("data_dir", "str?", None)
         # Before the data are read: there is nothing left to train.
@@ -56,7 +57,7 @@ def prepare_cnn(given, resume=None, data_dir=None, load_data=None):
     n_train = min(config.limit or len(data.train_y), len(data.train_y))
     notes = []
     plan_warmup(given, config, n_train, notes, cap=not resume)  # a resumed run keeps its own
-    args = arch_args(m, CNN_ARGS)[1] if resume else default_arch_args(config, data)
+    args = (CNNArch.read(m) if resume else default_arch(config, data)).args()
     shrink = {"batch": "--batch-size"}  # what the user can make smaller, if memory is short
     if config.arch == "resnet":
         shrink = {"depth": "--depth", "width": "--width", **shrink}

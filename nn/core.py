@@ -163,7 +163,7 @@ class Trainer:
         opt_meta, opt_arrays = self.opt.state()
         meta = {
             "kind": self.kind,
-            "arch": {"name": self.arch_name, "args": self.arch_args()},
+            "arch": self.arch.to_meta(),
             "config": asdict(self.config),
             "step": self.step,
             "optimizer": opt_meta,

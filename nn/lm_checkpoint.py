@@ -2,8 +2,8 @@
 (CharLMTrainer.checkpoint_state and CharLMTrainer.resume, nn/train_charlm.py)."""
 
 from .checkpoint import CheckpointError, split_arrays
-from .meta import Meta, arch_args, check
-from .restore import LM_ARGS
+from .archs import LMArch
+from .meta import Meta, check
 from .runs import ResumeConflict
 
 
@@ -40,9 +40,9 @@ def resume_lm(cls, meta, arrays, ids, vocab, config, notes=None, path="checkpoin
     """A ``cls`` trainer that continues the checkpointed run with ``config``,
     whose fixed options the caller has compared with the checkpoint's."""
     m = Meta(meta, path)
-    _, args = arch_args(m, LM_ARGS)
+    arch = LMArch.read(m)
     try:
-        trainer = cls(config, ids, vocab, notes, arch=args)
+        trainer = cls(config, ids, vocab, notes, arch=arch)
         trainer.model.load_params(split_arrays(arrays, "params"))  # checks the model to use
         if trainer.average is not None:
             # The raw weights go on training; the average goes on averaging them.

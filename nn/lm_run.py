@@ -9,8 +9,9 @@ from .checkpoint import load_checkpoint
 from .charlm_config import CharLMConfig
 from .fits import check_fits
 from .footprint import lm_footprint
-from .meta import Meta, arch_args
-from .restore import LM_ARGS, check_resumable
+from .archs import LMArch
+from .meta import Meta
+from .restore import check_resumable
 from .runs import UsageProblem
 from .settings import check_time_left, check_warmup, new_config, resumed_config
 from .train_charlm import CharLMTrainer, run_shape
@@ -62,9 +63,9 @@ def prepare_lm(file, given, resume=None, outputs=()):
     batch, seq, planned = run_shape(config, len(text))
     check_warmup(given, config.warmup_steps, planned)
     # Before the model is built (--hidden 10000000 would take minutes, then all memory).
-    sizes = (arch_args(m, LM_ARGS)[1] if resume else
-             {"vocab_size": len(vocab), "cell": config.cell, "hidden": config.hidden,
-              "layers": config.layers, "embed": config.embed})
+    arch = (LMArch.read(m) if resume else
+            LMArch(len(vocab), config.cell, config.hidden, config.layers, embed=config.embed))
+    sizes = {k: v for k, v in arch.args().items() if k != "dropout"}
     check_fits(lm_footprint, dict(sizes, batch=batch, seq_len=seq),
                {"hidden": "--hidden", "layers": "--layers", "embed": "--embed",
                 "batch": "--batch-size", "seq_len": "--seq-len"}, f"{batch} x {seq} characters",

@@ -97,19 +97,6 @@ def config_from(cls, meta):
     return cls(**values)
 
 
-def arch_args(meta, limits):
-    """The architecture's name and arguments, each checked with its kind from
-    ``limits`` ({argument: kind}); unknown arguments are refused."""
-    arch = meta.section("arch")
-    name = arch.get("name", "str")
-    args = arch.section("args")
-    for key in args.meta:
-        if key not in limits:
-            raise args.bad(key, "is not an argument of this network")
-        args.get(key, limits[key])
-    return name, dict(args.meta)
-
-
 def ids_array(a, vocab_size, what, bad):
     """A 1-D array of character ids, at least two of them, all in the vocabulary."""
     if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iu":

@@ -6,17 +6,10 @@ import numpy as np
 
 from nnlab import memory
 
+from .archs import CNNArch, LMArch
 from .charlm import CELLS, CharLM
 from .checkpoint import CheckpointError, split_arrays
-from .cnn_models import build_cnn
-from .meta import Meta, arch_args, ids_array
-
-CNN_ARGS = {"in_channels": "size", "num_classes": "size", "image_size": "size",
-            "depth": "size", "width": "size", "first_stride": "size", "dropout": "float"}
-# "embed" is missing from checkpoints made before embeddings: one-hot input.
-# The vocabulary is Unicode code points, so it may exceed the other sizes' bound.
-LM_ARGS = {"vocab_size": "vocab", "cell": "str", "hidden": "size", "layers": "size",
-           "dropout": "float", "embed": "count"}
+from .meta import Meta, ids_array
 
 
 def _build(path, make):
@@ -85,10 +78,10 @@ def check_resumable(meta, arrays, path="checkpoint"):
     # resumed run "diverge" at its first step, blamed on --lr.
     check_finite(arrays, path, ("params/", "buffers/", "opt/", "state/", "raw/", "average/"))
     if meta.get("kind") == "charlm":
-        _, args = arch_args(m, LM_ARGS)
-        if "vocab_size" not in args:
+        arch = LMArch.read(m)
+        if arch.vocab_size is None:
             raise m.bad("arch.args.vocab_size", "is missing")
-        _check_lm_fits(path, args, 4)  # weights, gradients, Adam's two moments
+        _check_lm_fits(path, arch.args(), 4)  # weights, gradients, Adam's two moments
     name = m.section("optimizer").get("name", "str", "adam")
     slots = {"adam": ("m", "v"), "sgd": ("buf",)}.get(name)
     if slots is None:
@@ -107,9 +100,9 @@ def check_resumable(meta, arrays, path="checkpoint"):
 def cnn_model(meta, arrays, path="checkpoint"):
     """The trained network of a CNN checkpoint."""
     check_finite(arrays, path)
-    name, args = arch_args(Meta(meta, path), CNN_ARGS)
-    _check_cnn_fits(path, name, args)
-    model = _build(path, lambda: build_cnn(name, args))
+    arch = CNNArch.read(Meta(meta, path))
+    _check_cnn_fits(path, arch.name, arch.args())
+    model = _build(path, arch.build)
     _build(path, lambda: model.load(split_arrays(arrays, "params"), split_arrays(arrays, "buffers")))
     return model
 
@@ -126,17 +119,17 @@ def cnn_normalization(meta, path="checkpoint"):
 def lm_model(meta, arrays, path="checkpoint"):
     """(model, vocabulary characters) of a language-model checkpoint."""
     m = Meta(meta, path)
-    _, args = arch_args(m, LM_ARGS)
+    arch = LMArch.read(m)
     vocab = m.get("vocab", "str")
-    if args.get("cell", "lstm") not in CELLS:
+    if arch.cell not in CELLS:
         raise m.bad("arch.args.cell", f"must be one of {', '.join(CELLS)}")
-    if not 0 <= args.get("dropout", 0.0) < 1:
+    if not 0 <= arch.dropout < 1:
         raise m.bad("arch.args.dropout", "must be in [0, 1)")
-    if len(vocab) != args.get("vocab_size") or len(set(vocab)) != len(vocab):
+    if len(vocab) != arch.vocab_size or len(set(vocab)) != len(vocab):
         raise m.bad("vocab", "does not match the model's vocabulary size")
     check_finite(arrays, path)
-    _check_lm_fits(path, args, 2)  # weights and gradients
-    model = _build(path, lambda: CharLM(**args))
+    _check_lm_fits(path, arch.args(), 2)  # weights and gradients
+    model = _build(path, arch.build)
     _build(path, lambda: model.load_params(split_arrays(arrays, "params")))
     return model, vocab
 

@@ -10,7 +10,8 @@ import math
 
 from nnlab.kernels import softmax_cross_entropy
 
-from .charlm import CharLM, clip_grad_norm
+from .archs import LMArch
+from .charlm import clip_grad_norm
 from .charlm_config import CharLMConfig
 from .core import Trainer, rate
 from .ema import WeightAverage, swapped
@@ -64,7 +65,6 @@ def total_steps(config, steps_per_epoch):
 
 class CharLMTrainer(Trainer):
     kind = "charlm"
-    arch_name = "charlm"
     hint = "try a lower --lr or a smaller --clip"
 
     def __init__(self, config, ids, vocab, notes=None, arch=None):
@@ -85,9 +85,8 @@ class CharLMTrainer(Trainer):
                               f"sequence length {c.seq_len} -> {self.seq_len}")
         self.streams = Streams(self.train_ids, self.batch, self.seq_len)
         self.validator = Validator(scored_part(self.val_ids, c.val_chars))
-        arch = arch or {"vocab_size": len(vocab), "cell": c.cell, "hidden": c.hidden,
-                        "layers": c.layers, "dropout": c.dropout, "embed": c.embed}
-        self.model = CharLM(**arch)
+        self.arch = arch or LMArch(len(vocab), c.cell, c.hidden, c.layers, c.dropout, c.embed)
+        self.model = self.arch.build()
         self.model.init(self.rng)
         self.opt = Adam(self.model.params, weight_decay=c.weight_decay)
         self.average = WeightAverage(self.model.params, c.ema) if c.ema else None
@@ -98,9 +97,6 @@ class CharLMTrainer(Trainer):
         self.val_seconds = 0.0
         self.window = [0.0, 0]   # training loss summed since the last validation, and steps
         self.corpus = {}         # where the text came from (nn/lm_run.py), for the checkpoint
-
-    def arch_args(self):
-        return self.model.arch_args()
 
     @property
     def steps_per_epoch(self):

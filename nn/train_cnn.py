@@ -14,12 +14,12 @@ from nnlab import NnlabError
 from .augment import augment
 from .checkpoint import CheckpointError, split_arrays
 from .cnn_config import CNNConfig
-from .cnn_models import build_cnn
 from .core import Trainer, rate
 from .evaluate import evaluate_classifier, normalize_images, pixel_stats
-from .meta import Meta, arch_args, is_permutation
+from .archs import CNNArch
+from .meta import Meta, is_permutation
 from .optim import make_optimizer
-from .restore import CNN_ARGS, cnn_normalization
+from .restore import cnn_normalization
 from .schedule import LRSchedule
 
 __all__ = ["CNNConfig", "CNNTrainer"]
@@ -32,15 +32,9 @@ def new_acc():
     return {"seen": 0, "loss_sum": 0.0, "correct": 0, "seconds": 0.0}
 
 
-def default_arch_args(config, data):
-    """The architecture's arguments: the data's shape, and the options of that architecture."""
-    args = {"in_channels": 1, "num_classes": len(data.classes),
-            "image_size": int(data.train_x.shape[-1])}
-    if config.arch == "resnet":
-        args.update(depth=config.depth, width=config.width, first_stride=config.first_stride)
-    elif config.arch == "alexnet":
-        args.update(dropout=config.dropout)
-    return args
+def default_arch(config, data):
+    """The network of a new run on ``data``."""
+    return CNNArch.for_run(config, len(data.classes), int(data.train_x.shape[-1]))
 
 
 class CNNTrainer(Trainer):
@@ -48,7 +42,7 @@ class CNNTrainer(Trainer):
     val_key, val_what = "test_loss", "test loss"
     timed_validation = False  # --time-limit counts training, not the test set's evaluation
 
-    def __init__(self, config, data, arch_args=None):
+    def __init__(self, config, data, arch=None):
         super().__init__(config, len(data.classes))
         c = config
         self.data = data
@@ -58,9 +52,8 @@ class CNNTrainer(Trainer):
                              f"training examples of {data.name}")
         self.n_train = n
         self.train_x, self.train_y = data.train_x[:n], data.train_y[:n]
-        self.arch_name = c.arch
-        self._arch_args = arch_args or default_arch_args(c, data)
-        self.model = build_cnn(c.arch, self._arch_args)
+        self.arch = arch or default_arch(c, data)
+        self.model = self.arch.build()
         # Scale statistics come from the training images, as any user would compute them.
         self.mean, self.std = pixel_stats(self.train_x)
         self.model.init(self.rng)
@@ -72,9 +65,6 @@ class CNNTrainer(Trainer):
         self.acc = new_acc()       # sums over the current epoch so far
         self.flip = c.augment and data.name in FLIP_OK
         self._epoch_open = False   # epoch_start reported for the epoch under way
-
-    def arch_args(self):
-        return self._arch_args
 
     @property
     def steps_per_epoch(self):
@@ -207,10 +197,10 @@ class CNNTrainer(Trainer):
         (nn/settings.py); every field of the checkpoint is checked before it
         is used."""
         m = Meta(meta, path)
-        _, args = arch_args(m, CNN_ARGS)
+        arch = CNNArch.read(m)
         mean, std = cnn_normalization(meta, path)
         try:
-            trainer = cls(config, data, arch_args=args)
+            trainer = cls(config, data, arch=arch)
         except MemoryError:
             raise CheckpointError(f"{path} describes a model too large to build here") from None
         try:
