@@ -2,7 +2,6 @@
 options, their checks, the checks of a checkpoint's config, the fields a
 resume must keep and the legacy values all come from that one definition."""
 
-import json
 from dataclasses import fields
 
 import click
