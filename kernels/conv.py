@@ -5,85 +5,23 @@ p_h x p_w maps a C x H x W image to c_o x m_h x m_w with
 m = (size + 2 p - k) // s + 1 on each axis.
 
 Each thread takes a contiguous chunk of the batch and lays out one image at a
-time as columns in a buffer it owns, so the columns stay in cache and the GEMM
-writes straight into the NCHW output. Loops index views with plain loop
-variables: Numba checks signed offsets for wraparound, which stops LLVM from
-vectorising.
+time as columns in a buffer it owns (kernels/im2col.py), so the columns stay
+in cache and the GEMM writes straight into the NCHW output.
 
 Stride-1 layers with few taps per output (conv_lanes.lanes_suit) take the
 lanes path instead, forward and backward: no columns, eight images per
-AVX2 register (kernels/conv_lanes.py).
+AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py).
 """
 
 import numpy as np
 from numba import prange
 
 from ._common import as_float_array, out_size, pair
-from ._jit import jit, jit_parallel
+from ._jit import jit_parallel
 from ._split import block, threads_for
-from .conv_lanes import lanes_backward, lanes_forward, lanes_suit, lanes_suit_backward
-
-
-@jit
-def _pad(xn, ph, pw, xp):
-    """xn: (C, H, W) -> xp: (C, H + 2 ph, W + 2 pw) with a zero border."""
-    C, H, W = xn.shape
-    Hp, Wp = xp.shape[1], xp.shape[2]
-    for c in range(C):
-        for h in range(Hp):
-            row = xp[c, h]
-            if h < ph or h >= ph + H:
-                for w in range(Wp):
-                    row[w] = 0
-            else:
-                src = xn[c, h - ph]
-                for w in range(pw):
-                    row[w] = 0
-                dst = row[pw:pw + W]
-                for w in range(W):
-                    dst[w] = src[w]
-                for w in range(pw + W, Wp):
-                    row[w] = 0
-
-
-@jit
-def _im2col(xp, HH, WW, sh, sw, OH, OW, cols):
-    """xp: (C, Hp, Wp) padded image -> cols: (C * HH * WW, OH * OW)."""
-    C = xp.shape[0]
-    for c in range(C):
-        for i in range(HH):
-            for j in range(WW):
-                row = cols[(c * HH + i) * WW + j]
-                for oh in range(OH):
-                    dst = row[oh * OW:(oh + 1) * OW]
-                    if sw == 1:
-                        src = xp[c, oh * sh + i, j:j + OW]
-                        for ow in range(OW):
-                            dst[ow] = src[ow]
-                    else:
-                        src2 = xp[c, oh * sh + i, j:j + (OW - 1) * sw + 1:sw]
-                        for ow in range(OW):
-                            dst[ow] = src2[ow]
-
-
-@jit
-def _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp):
-    """Adds dcols: (C * HH * WW, OH * OW) back into dxp: (C, Hp, Wp)."""
-    C = dxp.shape[0]
-    for c in range(C):
-        for i in range(HH):
-            for j in range(WW):
-                row = dcols[(c * HH + i) * WW + j]
-                for oh in range(OH):
-                    src = row[oh * OW:(oh + 1) * OW]
-                    if sw == 1:
-                        dst = dxp[c, oh * sh + i, j:j + OW]
-                        for ow in range(OW):
-                            dst[ow] += src[ow]
-                    else:
-                        dst2 = dxp[c, oh * sh + i, j:j + (OW - 1) * sw + 1:sw]
-                        for ow in range(OW):
-                            dst2[ow] += src[ow]
+from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
+from .conv_lanes_backward import lanes_backward
+from .im2col import col2im_image, im2col, pad_image
 
 
 @jit_parallel
@@ -101,8 +39,8 @@ def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, transpose
         cols = np.empty((K, P), x.dtype)
         outT = np.empty((P, F), x.dtype)
         for n in range(lo, lo + count):
-            _pad(x[n], ph, pw, xp)
-            _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
+            pad_image(x[n], ph, pw, xp)
+            im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             o = out[n]
             if transposed:
                 np.dot(cols.T, w2t, outT)
@@ -118,25 +56,6 @@ def _conv_forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, nt, transpose
                     bf = b[f]
                     for p in range(P):
                         row[p] += bf
-
-
-@jit
-def _dx_image(dz, w2t, HH, WW, sh, sw, ph, pw, OH, OW, dcols, dxp, dxn):
-    """dx of one image: dcols = w2^T @ dz (dz: (F, OH * OW)), added back into
-    the zeroed padded image dxp: (C, Hp, Wp), cropped into dxn: (C, H, W)."""
-    C, H, W = dxn.shape
-    np.dot(w2t, dz, dcols)
-    for c in range(C):
-        for h in range(H + 2 * ph):
-            for w in range(W + 2 * pw):
-                dxp[c, h, w] = 0
-    _col2im(dcols, HH, WW, sh, sw, OH, OW, dxp)
-    for c in range(C):
-        for h in range(H):
-            src = dxp[c, h + ph, pw:pw + W]
-            dst = dxn[c, h]
-            for w in range(W):
-                dst[w] = src[w]
 
 
 @jit_parallel
@@ -161,14 +80,15 @@ def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
         dcols = np.empty((K, OH * OW), x.dtype)
         tmp = np.empty((K, F), x.dtype)
         for n in range(lo, lo + count):
-            _pad(x[n], ph, pw, xp)
-            _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
+            pad_image(x[n], ph, pw, xp)
+            im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             np.dot(cols, dout[n].T, tmp)
             for k in range(K):
                 for f in range(F):
                     dwt[k, f] += tmp[k, f]
             if need_dx:
-                _dx_image(dout[n], w2t, HH, WW, sh, sw, ph, pw, OH, OW, dcols, dxp, dx[n])
+                np.dot(w2t, dout[n], dcols)
+                col2im_image(dcols, HH, WW, sh, sw, ph, pw, OH, OW, dxp, dx[n])
 
 
 def check_conv_args(x, w, b, stride, pad):

@@ -24,8 +24,9 @@ from numba import prange
 from ._common import as_float_array, out_size
 from ._jit import jit, jit_parallel
 from ._split import block, threads_for
-from .conv import _dx_image, _im2col, _pad, check_conv_args
+from .conv import check_conv_args
 from .conv_lanes import lanes_forward, lanes_suit
+from .im2col import col2im_image, im2col, pad_image
 
 
 @jit
@@ -109,8 +110,8 @@ def _forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, k, nt, transposed,
         scratch = np.empty((F, P), x.dtype)
         band = np.empty(OW * F, x.dtype)
         for n in range(lo, lo + count):
-            _pad(x[n], ph, pw, xp)
-            _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
+            pad_image(x[n], ph, pw, xp)
+            im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             a = acts[n] if keep else scratch
             if transposed:
                 np.dot(cols.T, w2t, outT)
@@ -183,14 +184,15 @@ def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_
                 for p in range(P):
                     s += dz[f, p]
                 db_parts[t, f] += s
-            _pad(x[n], ph, pw, xp)
-            _im2col(xp, HH, WW, sh, sw, OH, OW, cols)
+            pad_image(x[n], ph, pw, xp)
+            im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             np.dot(cols, dz.T, tmp)
             for kk in range(K):
                 for f in range(F):
                     dwt[kk, f] += tmp[kk, f]
             if need_dx:
-                _dx_image(dz, w2t, HH, WW, sh, sw, ph, pw, OH, OW, dcols, dxp, dx[n])
+                np.dot(w2t, dz, dcols)
+                col2im_image(dcols, HH, WW, sh, sw, ph, pw, OH, OW, dxp, dx[n])
 
 
 def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
