@@ -4,7 +4,7 @@ interleaved repeats, the table and its JSON form.
 Every figure comes from a worker process that measures one side only:
 
 - an nnlab worker applies nnlab's own runtime settings
-  (``nnlab.prepare_runtime``: single-threaded BLAS inside the kernels,
+  (``nnlab.runtime.prepare_runtime``: single-threaded BLAS inside the kernels,
   passive OpenMP threads) before numpy loads;
 - a PyTorch worker starts from the environment the user has, with nnlab's
   settings taken out (``torch_env``), and its only setting is
@@ -29,7 +29,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(REPO), "shared", "data")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# Variables that nnlab sets for itself (nnlab.THREAD_ENV, the kernel cache
+# Variables that nnlab sets for itself (nnlab.runtime.THREAD_ENV, the kernel cache
 # and thread count); a PyTorch worker must not inherit them.
 NNLAB_VARS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "OMP_NUM_THREADS",
               "NUMBA_NUM_THREADS", "NUMBA_CACHE_DIR", "NNLAB_NO_CACHE")
@@ -45,9 +45,9 @@ def default_data(name):
 def nnlab_side(threads):
     """Call first thing in an nnlab worker: nnlab's thread settings and kernel
     cache, before numpy and numba load."""
-    import nnlab
+    from nnlab.runtime import prepare_runtime
 
-    nnlab.prepare_runtime(threads)
+    prepare_runtime(threads)
 
 
 def torch_side(threads):

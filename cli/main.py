@@ -12,8 +12,8 @@ try:
 
     import click
 
-    import nnlab
-    from nnlab import NnlabError, __version__, prepare_runtime
+    from nnlab import NnlabError, __version__
+    from nnlab.runtime import RUNTIME_NOTES, prepare_runtime
 
     # Before any command imports numpy or numba (they do so lazily). Its notes
     # (no kernel cache, a bad NUMBA_NUM_THREADS) wait for the end of the
@@ -35,8 +35,8 @@ def one_line(text):
 def _say_runtime_notes():
     # Only once the kernels (numba) have loaded: --help or a short sample never need them.
     if "numba" in sys.modules:
-        while nnlab.RUNTIME_NOTES:
-            click.echo(f"nnlab: {nnlab.RUNTIME_NOTES.pop(0)}", err=True)
+        while RUNTIME_NOTES:
+            click.echo(f"nnlab: {RUNTIME_NOTES.pop(0)}", err=True)
 
 
 # command name -> (module, function)

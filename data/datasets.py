@@ -16,6 +16,8 @@ from nnlab import NnlabError
 from nnlab.data.download import ProgressFn, download_dataset
 from nnlab.data.idx import read_idx
 from nnlab.data.verify import verify_files
+from nnlab.files import write_error
+from nnlab.runtime import user_cache_dir
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 
@@ -112,10 +114,7 @@ def get_info(name: str) -> DatasetInfo:
 
 def cache_dir(name: str) -> Path:
     """The per-user folder downloads go to when nothing else is configured."""
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    # The XDG spec says to ignore a relative value.
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "nnlab" / name
+    return Path(user_cache_dir()) / name
 
 
 def _env_data() -> Optional[Path]:
@@ -208,7 +207,7 @@ def download_dir(name: str, data_dir=None) -> Path:
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise NnlabError(f"cannot create {target}: {err.strerror or err}") from None
+        raise NnlabError(write_error(err, target, "create")) from None
     return target
 
 
@@ -285,7 +284,7 @@ def load_dataset(
             f"{paths['train_images']} has {train_hw} images but {paths['test_images']} has {test_hw}"
         )
     # After reading: a file that is not IDX at all gets read_idx's message.
-    verified = verify_files(info, paths, DATASETS, cache_dir(info.name).parent)
+    verified = verify_files(info, paths, DATASETS, user_cache_dir())
     folder = str(paths["train_images"].parent.resolve())
     return Dataset(info.name, list(info.classes), train_x, train_y, test_x, test_y, folder,
                    verified)

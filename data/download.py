@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 from nnlab import NnlabError, __version__
+from nnlab.files import write_error
 
 if TYPE_CHECKING:
     from nnlab.data.datasets import DatasetInfo
@@ -90,7 +91,7 @@ def _fetch_from(url: str, dest: Path, filename: str, md5: str, on_progress, time
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=dest)
     except OSError as err:
-        raise DownloadError(f"cannot write to {dest}: {_reason(err)}") from None
+        raise DownloadError(write_error(err, dest, "write to")) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -102,7 +103,7 @@ def _fetch_from(url: str, dest: Path, filename: str, md5: str, on_progress, time
     except OSError as err:
         # Local trouble (disk full, read-only folder) would fail on every
         # mirror alike, so it ends the download right here.
-        raise DownloadError(f"cannot write {final}: {_reason(err)}") from None
+        raise DownloadError(write_error(err, final)) from None
     finally:
         tmp.unlink(missing_ok=True)
 

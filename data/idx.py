@@ -16,6 +16,7 @@ from math import prod
 import numpy as np
 
 from nnlab import NnlabError
+from nnlab.files import reading
 
 # IDX type code -> numpy dtype. The format stores multi-byte values big-endian.
 _DTYPES = {
@@ -45,19 +46,6 @@ class IdxError(NnlabError):
 
 def _error(path, problem: str) -> IdxError:
     return IdxError(f"{path}: {problem}")
-
-
-def _open(path):
-    try:
-        return open(path, "rb")
-    except (FileNotFoundError, NotADirectoryError):
-        raise _error(path, "no such file") from None
-    except IsADirectoryError:
-        raise _error(path, "is a directory, not an IDX file") from None
-    except PermissionError:
-        raise _error(path, "permission denied") from None
-    except OSError as err:
-        raise _error(path, f"cannot open: {err.strerror or err}") from None
 
 
 def _read_exactly(stream, n: int) -> bytes:
@@ -117,13 +105,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     its ``.gz`` name (or the reverse) still reads. Any problem with the file
     raises :class:`IdxError` with a one-line message naming it.
     """
-    with _open(path) as raw:
-        try:
-            is_gzip = raw.read(2) == _GZIP_MAGIC
-            raw.seek(0)
-            file_size = os.fstat(raw.fileno()).st_size
-        except OSError as err:
-            raise _error(path, f"cannot read: {err.strerror or err}") from None
+    # Missing, a folder, unreadable, or an I/O error halfway through: one line each.
+    with reading(path, IdxError, want="an IDX file"), open(path, "rb") as raw:
+        is_gzip = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        file_size = os.fstat(raw.fileno()).st_size
         if is_gzip:
             return _read_gzip(path, raw, file_size)
         return _read_raw(path, raw, file_size)
@@ -141,10 +127,7 @@ def _check_claim(path, dtype, shape) -> int:
 
 
 def _read_raw(path, stream, file_size: int) -> np.ndarray:
-    try:
-        dtype, shape, header_len = _parse_header(path, stream)
-    except OSError as err:
-        raise _error(path, f"cannot read: {err.strerror or err}") from None
+    dtype, shape, header_len = _parse_header(path, stream)
     expected = _check_claim(path, dtype, shape)
     have = file_size - header_len
     if have < expected:
@@ -157,10 +140,7 @@ def _read_raw(path, stream, file_size: int) -> np.ndarray:
             f"the header promises {_REFETCH}",
         )
     buf = np.empty(expected, dtype=np.uint8)
-    try:
-        got = _readinto_full(stream, memoryview(buf))
-    except OSError as err:
-        raise _error(path, f"cannot read: {err.strerror or err}") from None
+    got = _readinto_full(stream, memoryview(buf))
     if got != expected:  # the file shrank between fstat and read
         raise _error(path, f"truncated: header promises {expected} bytes of data, file has {got} {_REFETCH}")
     return _to_array(buf, dtype, shape)
@@ -184,9 +164,8 @@ def _read_gzip(path, stream, file_size: int) -> np.ndarray:
     except EOFError:
         raise _error(path, f"truncated: the gzip stream ends early {_REFETCH}") from None
     except (gzip.BadGzipFile, zlib.error) as err:
+        # Before read_idx's OSError handling: BadGzipFile is an OSError.
         raise _error(path, f"corrupt gzip data ({_one_line(err)}) {_REFETCH}") from None
-    except OSError as err:
-        raise _error(path, f"cannot read: {err.strerror or _one_line(err)}") from None
     if got < expected:
         raise _error(path, f"truncated: header promises {expected} bytes of data, file has {got} {_REFETCH}")
     if got > expected:

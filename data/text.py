@@ -12,6 +12,7 @@ import numpy as np
 
 from nnlab import NnlabError
 from nnlab import memory
+from nnlab.files import reading
 
 
 class TextError(NnlabError):
@@ -67,19 +68,10 @@ def read_bytes(path, limit=None):
             raise TextError("stdin is a terminal; pipe the text in (cat FILE | nnlab ...) or "
                             "give a FILE")
         return _read_bounded(sys.stdin.buffer, name, limit, why)
-    try:
-        with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size > limit:  # a regular file: refused unread
-                raise _too_big(name, limit, why)
-            return _read_bounded(f, name, limit, why)
-    except FileNotFoundError:
-        raise TextError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise TextError(f"{path} is a folder; give a text file") from None
-    except PermissionError:
-        raise TextError(f"{path}: permission denied") from None
-    except OSError as e:
-        raise TextError(f"{path}: {e.strerror or e}") from None
+    with reading(path, TextError, want="a text file"), open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size > limit:  # a regular file: refused unread
+            raise _too_big(name, limit, why)
+        return _read_bounded(f, name, limit, why)
 
 
 def _read_bounded(f, name, limit, why):

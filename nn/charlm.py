@@ -23,6 +23,8 @@ import numpy as np
 
 from nnlab import kernels as K
 
+from .arrays import load_arrays
+
 CELLS = ("lstm", "rnn")
 
 
@@ -166,13 +168,9 @@ class CharLM:
         self._tape = None
 
     def load_params(self, arrays):
-        for key, p in self.params.items():
-            a = arrays.get(key)
-            if a is None:
-                raise ValueError(f"parameter {key} is missing")
-            if a.shape != p.shape:
-                raise ValueError(f"parameter {key} has shape {a.shape}, expected {p.shape}")
-            p[...] = a
+        """Copies arrays into ``params``; raises ValueError naming the first
+        array that does not fit (see load_arrays)."""
+        load_arrays(self.params, arrays, "parameter")
 
 
 def clip_grad_norm(grads, max_norm):

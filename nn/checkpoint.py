@@ -21,6 +21,7 @@ import numpy as np
 
 from nnlab import NnlabError, __version__
 from nnlab import memory
+from nnlab.files import reading, reason
 
 from .target import file_kind, output_target
 
@@ -120,7 +121,7 @@ def load_checkpoint(path, kind=None):
     path = os.fspath(path)
     if os.path.isdir(path):
         raise CheckpointError(f"{path} is a folder, not a checkpoint")
-    try:
+    with reading(path, CheckpointError, "checkpoint"):
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
             # Before open(): opening a FIFO waits for a writer, and zipfile
@@ -128,12 +129,6 @@ def load_checkpoint(path, kind=None):
             raise CheckpointError(f"{path} is {file_kind(mode)}, not a checkpoint file")
         with open(path, "rb") as f:
             arrays = _read_npz(path, f)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such checkpoint") from None
-    except PermissionError:
-        raise CheckpointError(f"{path}: permission denied") from None
-    except OSError as e:
-        raise CheckpointError(f"{path}: {e.strerror or _reason(e)}") from None
     if META_KEY not in arrays:
         raise CheckpointError(f"{path} is not an nnlab checkpoint (no metadata)")
     meta = _parse_meta(path, arrays.pop(META_KEY))
@@ -173,7 +168,7 @@ def _read_npz(path, f):
             except Exception as e:  # noqa: BLE001 - any parse failure means damage
                 # zipfile and numpy raise a dozen types for a damaged member
                 # (BadZipFile, NotImplementedError, ValueError, tokenize errors...).
-                raise CheckpointError(f"{damaged} ({name}: {_reason(e)})") from None
+                raise CheckpointError(f"{damaged} ({name}: {reason(e)})") from None
     return arrays
 
 
@@ -232,11 +227,6 @@ def _parse_meta(path, blob):
         if key not in meta:
             raise CheckpointError(f"{path} has incomplete metadata (no {key!r})")
     return meta
-
-
-def _reason(e):
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def split_arrays(arrays, prefix):

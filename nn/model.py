@@ -3,6 +3,7 @@ parameters, their gradients and the untrained buffers."""
 
 import numpy as np
 
+from .arrays import load_arrays
 from .layers import fuse
 
 
@@ -58,16 +59,6 @@ class Sequential:
 
     def load(self, params, buffers):
         """Copies arrays into ``params`` and ``buffers``; raises ValueError
-        naming a missing, misshapen or unexpected key."""
-        for mine, theirs, what in ((self.params, params, "parameter"),
-                                   (self.buffers, buffers, "buffer")):
-            for key, p in mine.items():
-                if key not in theirs:
-                    raise ValueError(f"{what} {key} is missing")
-                if theirs[key].shape != p.shape:
-                    raise ValueError(
-                        f"{what} {key} has shape {theirs[key].shape}, expected {p.shape}")
-                p[...] = theirs[key]
-            extra = sorted(set(theirs) - set(mine))
-            if extra:
-                raise ValueError(f"unexpected {what} {extra[0]}")
+        naming the first array that does not fit (see load_arrays)."""
+        load_arrays(self.params, params, "parameter")
+        load_arrays(self.buffers, buffers, "buffer")
