@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from nnlab import UsageProblem
+
 json_option = click.option(
     "--json", "as_json", is_flag=True,
     help="Print the results as one JSON object on stdout (progress still goes to stderr).")
@@ -67,17 +69,13 @@ def explicit(ctx, name):
 
 
 def usage_errors(command):
-    """Reports the run's usage errors (nn/runs.py's UsageProblem, raised where
-    the options are resolved) as Click's own: exit 2, and the option named."""
+    """Reports the run's usage errors (UsageProblem, raised in nn/ and data/
+    where the options are resolved) as Click's own: exit 2, the option named."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except Exception as e:
-            from nnlab.nn.runs import UsageProblem  # numpy: loaded only once a run has started
-
-            if not isinstance(e, UsageProblem):
-                raise
+        except UsageProblem as e:
             if e.option is not None:
                 raise click.BadParameter(str(e), param_hint=e.option) from None
             raise click.UsageError(str(e)) from None

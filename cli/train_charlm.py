@@ -1,7 +1,8 @@
 """nnlab train-charlm: train a character-level language model on a text file.
 
 The options come from CharLMConfig's fields (nn/charlm_config.py); the run
-is made ready by nn/lm_run.py. This module parses, calls and prints."""
+is made ready by nn/lm_run.py and data/corpus.py. This module parses, calls
+and prints."""
 
 import click
 
@@ -27,7 +28,7 @@ from .output import dumps
 @threads_option
 @click.pass_context
 @usage_errors
-def train_charlm(ctx, file, out, force, resume, as_json, **options):
+def train_charlm(ctx, file, out, force, resume, as_json, **_):
     """Train a character-level language model on FILE ("-" for stdin).
 
     The vocabulary is the set of characters in FILE (read as UTF-8). Progress
@@ -35,7 +36,8 @@ def train_charlm(ctx, file, out, force, resume, as_json, **options):
     the lecture's example: nnlab train-charlm hello.txt, then
     nnlab sample --argmax --prime h --len 4.
     """
-    from nnlab.nn.lm_run import lm_results, prepare_lm
+    from nnlab.data.corpus import read_corpus
+    from nnlab.nn.lm_run import build_lm, lm_results, lm_settings
 
     from .training import train
     from .ui import LMProgress
@@ -43,7 +45,10 @@ def train_charlm(ctx, file, out, force, resume, as_json, **options):
     if resume and not explicit(ctx, "out"):
         out = resumed_out(resume)
     best = best_path(out)
-    trainer, file, notes = prepare_lm(file, given(ctx, CharLMConfig), resume, (out, best))
+    options = given(ctx, CharLMConfig)
+    config, file, checkpoint = lm_settings(file, options, resume)
+    file, text, vocab, notes = read_corpus(file, (out, best))
+    trainer = build_lm(config, options, file, text, vocab, notes, resume, checkpoint)
     if resume and out != resume:
         notes.append(f"writing to {out} (best: {best}), not over {resume}")
     c, model = trainer.config, trainer.model

@@ -29,7 +29,7 @@ from .output import dumps
 @threads_option
 @click.pass_context
 @usage_errors
-def train_cnn(ctx, data_dir, out, force, resume, download, as_json, **options):
+def train_cnn(ctx, data_dir, out, force, resume, download, as_json, **_):
     """Train a CNN (LeNet-5, AlexNet-style or ResNet) on MNIST or Fashion-MNIST.
 
     Progress goes to stderr; the test accuracy and the checkpoint's name go to

@@ -1,7 +1,8 @@
 """A train-charlm run made ready from what the user gave: the config (new,
-or the resumed checkpoint's with the options given laid over it), the
-text and its vocabulary, the checks that must come before anything is
-built, and the trainer. The command only parses, calls and prints."""
+or the resumed checkpoint's with the options given laid over it), then,
+once the command has read the text (data/corpus.py), the checks that must
+come before anything is built, and the trainer. The command only parses,
+calls and prints."""
 
 import os
 
@@ -17,56 +18,42 @@ from .settings import check_time_left, check_warmup, new_config, resumed_config
 from .train_charlm import CharLMTrainer, run_shape
 
 
-def prepare_lm(file, given, resume=None, outputs=()):
-    """(trainer, file, notes) for a run on ``file`` ("-": stdin) with the
+def lm_settings(file, given, resume=None):
+    """(config, file, checkpoint) of a run on ``file`` ("-": stdin) with the
     ``given`` options ({field: value}, nn/settings.py), resuming ``resume``
-    if set. ``outputs``: the files the run will write, which must not be the
-    text. Raises UsageProblem or another NnlabError."""
-    from nnlab.data.text import TextError, Vocab, bundled_path, describe, read_text
-
-    meta = arrays = None
-    if resume:
-        meta, arrays = load_checkpoint(resume, kind="charlm")
-        check_resumable(meta, arrays, resume)
-        m = Meta(meta, resume)
-        config = resumed_config(CharLMConfig, m, given)
-        file = file or m.section("corpus", {}).get("path", "str?", None)
-        if not file or file == "-":
-            raise UsageProblem("give the text FILE to resume training on")
-    else:
-        config = new_config(CharLMConfig, given)
+    if set: then ``file`` defaults to its corpus, and ``checkpoint`` is its
+    (meta, arrays), else None. Raises UsageProblem or another NnlabError."""
+    if not resume:
         if file is None:
             raise UsageProblem("missing FILE: the text to learn from (- for stdin)")
-    notes = []
-    if file != "-" and not os.path.exists(file) and bundled_path(file):
-        file = bundled_path(file)
-        notes.append(f"using the {os.path.basename(file)} bundled with nnlab")
-    if file != "-" and os.path.realpath(file) in {os.path.realpath(p) for p in outputs}:
-        # Even with --force: the text would be gone by the first save.
-        raise UsageProblem(f"{file} is the training text; give --out another file name",
-                           "--out")
-    text = read_text(file)
-    vocab = Vocab.from_text(text)
-    name = "stdin" if file == "-" else file
-    if len(text) < 2:
-        raise TextError(f"{name} holds a single character; a language model needs at least "
-                        "two to learn from")
-    if len(vocab) < 2:
-        # Else it learns to say that character with certainty: loss 0, and nothing learnt.
-        raise TextError(f"{name} holds a single distinct character ({describe(vocab.chars)}, "
-                        f"{len(text):,} times); a language model needs at least two different "
-                        "characters to learn from")
-    if resume and vocab.chars != m.get("vocab", "str"):
-        raise UsageProblem(
-            f"{file} does not have the vocabulary of {resume} ({len(vocab)} characters "
-            f"against {len(meta['vocab'])}); resume with the text it was trained on")
+        return new_config(CharLMConfig, given), file, None
+    meta, arrays = load_checkpoint(resume, kind="charlm")
+    check_resumable(meta, arrays, resume)
+    m = Meta(meta, resume)
+    config = resumed_config(CharLMConfig, m, given)
+    file = file or m.section("corpus", {}).get("path", "str?", None)
+    if not file or file == "-":
+        raise UsageProblem("give the text FILE to resume training on")
+    return config, file, (meta, arrays)
+
+
+def build_lm(config, given, file, text, vocab, notes, resume=None, checkpoint=None):
+    """The trainer of a run of ``config`` on ``text`` (read from ``file``,
+    with ``vocab``), after the checks that must come before anything is
+    built; resuming ``checkpoint`` (meta, arrays) of ``resume`` if given."""
+    if resume:
+        meta, arrays = checkpoint
+        m = Meta(meta, resume)
+        if vocab.chars != m.get("vocab", "str"):
+            raise UsageProblem(
+                f"{file} does not have the vocabulary of {resume} ({len(vocab)} characters "
+                f"against {len(meta['vocab'])}); resume with the text it was trained on")
     batch, seq, planned = run_shape(config, len(text))
     check_warmup(given, config.warmup_steps, planned)
     # Before the model is built (--hidden 10000000 would take minutes, then all memory).
     arch = (LMArch.read(m) if resume else
             LMArch(len(vocab), config.cell, config.hidden, config.layers, embed=config.embed))
-    sizes = {k: v for k, v in arch.args().items() if k != "dropout"}
-    check_fits(lm_footprint, dict(sizes, batch=batch, seq_len=seq),
+    check_fits(lm_footprint, dict(arch.args(), batch=batch, seq_len=seq),
                {"hidden": "--hidden", "layers": "--layers", "embed": "--embed",
                 "batch": "--batch-size", "seq_len": "--seq-len"}, f"{batch} x {seq} characters",
                resume)
@@ -81,7 +68,7 @@ def prepare_lm(file, given, resume=None, outputs=()):
             raise UsageProblem(f"{resume} already holds {trainer.step:,} steps; pass --steps "
                                "or --epochs with a larger total to train further")
         check_time_left(config, trainer.seconds, resume)
-    return trainer, file, notes
+    return trainer
 
 
 def lm_results(trainer, final, out, best):

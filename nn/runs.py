@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from nnlab import NnlabError
+from nnlab import NnlabError, UsageProblem
 
 
 class Diverged(NnlabError):
@@ -16,18 +16,6 @@ class Diverged(NnlabError):
     def __init__(self, message, step, loss=None):
         super().__init__(message)
         self.step, self.loss = step, loss
-
-
-class UsageProblem(NnlabError):
-    """Options that cannot go together, or one that does not fit the data: a
-    usage error (exit 2), which the command line reports against ``option``
-    (its flag, "--warmup") when there is one."""
-
-    exit_code = 2
-
-    def __init__(self, message, option=None):
-        super().__init__(message)
-        self.option = option
 
 
 class ResumeConflict(UsageProblem):
