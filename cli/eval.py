@@ -4,7 +4,7 @@ import math
 
 import click
 
-from .options import data_option, json_option, threads_option
+from .options import data_option, download_option, json_option, threads_option
 from .output import dumps, require_stdout
 
 
@@ -12,8 +12,7 @@ from .output import dumps, require_stdout
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.argument("textfile", required=False, type=click.Path(dir_okay=True, allow_dash=True))
 @data_option
-@click.option("--download/--no-download", default=True, show_default=True,
-              help="Download the dataset when it is not found.")
+@download_option
 @json_option
 @threads_option
 def eval_cmd(checkpoint, textfile, data_dir, download, as_json):

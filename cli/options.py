@@ -82,6 +82,21 @@ def usage_errors(command):
     return wrapper
 
 
+download_option = click.option(
+    "--download/--no-download", default=True, show_default=True,
+    help="Download the dataset when it is not found.")
+
+
+def out_option(default, callback, help):
+    """--out of a training command: its checkpoint, checked before training."""
+    return click.option("--out", type=click.Path(dir_okay=False), default=default,
+                        show_default=True, callback=callback, help=help)
+
+
+def resume_option(help="Continue training from this checkpoint."):
+    return click.option("--resume", type=click.Path(dir_okay=False), default=None, help=help)
+
+
 force_option = click.option(
     "--force", is_flag=True, is_eager=True,  # eager: --out's check below reads it
     help="Replace --out even if it is a file other than an nnlab checkpoint (never a folder, "

@@ -9,21 +9,19 @@ import click
 from nnlab.nn.charlm_config import CharLMConfig
 
 from .config_options import config_options, given
-from .options import (best_path, explicit, force_option, json_option, resumed_out,
-                      threads_option, usage_errors, writable_output_and_best)
+from .options import (best_path, explicit, force_option, json_option, out_option,
+                      resume_option, resumed_out, threads_option, usage_errors,
+                      writable_output_and_best)
 from .output import dumps
 
 
 @click.command("train-charlm")
 @click.argument("file", required=False, type=click.Path(dir_okay=True, allow_dash=True))
 @config_options(CharLMConfig)
-@click.option("--out", type=click.Path(dir_okay=False), default="charlm.npz", show_default=True,
-              callback=writable_output_and_best,
-              help="Checkpoint written at every validation; the best one by validation loss "
-                   "goes beside it as NAME.best.npz.")
+@out_option("charlm.npz", writable_output_and_best, "Checkpoint written at every validation; "
+            "the best one by validation loss goes beside it as NAME.best.npz.")
 @force_option
-@click.option("--resume", type=click.Path(dir_okay=False), default=None,
-              help="Continue training from this checkpoint (FILE defaults to its corpus).")
+@resume_option("Continue training from this checkpoint (FILE defaults to its corpus).")
 @json_option
 @threads_option
 @click.pass_context

@@ -8,23 +8,19 @@ import click
 from nnlab.nn.cnn_config import CNNConfig
 
 from .config_options import config_options, given
-from .options import (data_option, explicit, force_option, json_option, threads_option,
-                      usage_errors, writable_output)
+from .options import (data_option, download_option, explicit, force_option, json_option,
+                      out_option, resume_option, threads_option, usage_errors, writable_output)
 from .output import dumps
 
 
 @click.command("train-cnn")
 @data_option
 @config_options(CNNConfig)
-@click.option("--out", type=click.Path(dir_okay=False), default="cnn.npz", show_default=True,
-              callback=writable_output,
-              help="Checkpoint to write after every epoch (the --resume file by default when "
-                   "resuming).")
+@out_option("cnn.npz", writable_output, "Checkpoint to write after every epoch (the --resume "
+                                         "file by default when resuming).")
 @force_option
-@click.option("--resume", type=click.Path(dir_okay=False), default=None,
-              help="Continue training from this checkpoint.")
-@click.option("--download/--no-download", default=True, show_default=True,
-              help="Download the dataset when it is not found.")
+@resume_option()
+@download_option
 @json_option
 @threads_option
 @click.pass_context
