@@ -16,13 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from nnlab.cli.main import cli
-
-from conftest import MNIST_FILES, write_dataset
+from clirun import run
 from devices import null_like_device
 from npz_craft import rezip, with_compression_method
+from tinydata import MNIST_FILES, write_dataset
 
 POEM = "hello world, hello there\n" * 20  # 11 characters, 500 of them
 
@@ -36,7 +34,8 @@ CNN_RESUME = ("train-cnn", "--resume", "{w}/bad.npz", "--data", "{data}", "--no-
 
 
 def invoke(args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+    """clirun.run with the arguments as one list, as the rows hold them."""
+    return run(*args, input=input)
 
 
 # -- the valid run every row starts from ------------------------------------------------
@@ -226,13 +225,6 @@ def images(height, width, folder="baddata"):
             write_idx(w / folder / MNIST_FILES[f"{role}_labels"],
                       rng.integers(0, 10, n).astype(np.uint8))
     return make
-
-
-def scaled_weights(factor, key="params/out.w"):
-    """An arrays edit for checkpoint(): ``key`` times ``factor``."""
-    def change(a):
-        a[key] = (a[key] * np.float32(factor)).astype(a[key].dtype)
-    return change
 
 
 def filled_weights(value, key="params/out.w"):

@@ -9,7 +9,7 @@ import gzip
 
 import numpy as np
 
-from conftest import MNIST_FILES
+from tinydata import MNIST_FILES
 from hostile import Case
 from hostile_makers import (CNN_RESUME, CNN_TRAIN, LM_RESUME, LM_TRAIN, POEM, checkpoint,
                             checkpoint_bytes, dataset, drop_param, folder, gunzip_then,

@@ -13,7 +13,7 @@ import gzip
 import hashlib
 import shutil
 
-from conftest import MNIST_FILES
+from tinydata import MNIST_FILES
 from hostile import Case
 from hostile_makers import CNN_TRAIN, LM_TRAIN, checkpoint, copy_of, several, text_file
 

@@ -18,7 +18,7 @@ import zipfile
 
 import numpy as np
 
-from conftest import MNIST_FILES
+from tinydata import MNIST_FILES
 from hostile import Case
 from hostile_makers import (CNN_RESUME, CNN_TRAIN, LM_RESUME, LM_TRAIN, checkpoint, dataset,
                             images, load_parts, meta_blob, several, symlink, text_file)

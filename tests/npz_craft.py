@@ -1,8 +1,7 @@
 """Crafting damaged .npz files byte by byte, for tests of the checkpoint reader.
 
 A helper module, not a test module: test modules import it, never each
-other. rezip, npy_with_shape and with_compression_method are the same as
-those in tests/test_fuzz.py, which could import them from here.
+other.
 """
 
 import io

@@ -14,6 +14,7 @@ import pytest
 import nnlab.nn.train_cnn as train_cnn
 from nnlab.data.datasets import Dataset
 from nnlab.nn.augment import augment
+from nnlab.nn.archs import CNNArch
 from nnlab.nn.train_cnn import CNNConfig, CNNTrainer
 
 
@@ -173,7 +174,6 @@ def test_trainer_flips_only_fashion(monkeypatch, dataset, augment_on, calls):
     monkeypatch.setattr(train_cnn, "augment", spy)
     config = CNNConfig(dataset=dataset, arch="lenet5", epochs=1, batch_size=8,
                        augment=augment_on)
-    trainer = CNNTrainer(config, toy_data(dataset), arch_args={
-        "in_channels": 1, "num_classes": 10, "image_size": 12})
+    trainer = CNNTrainer(config, toy_data(dataset), arch=CNNArch("lenet5", image_size=12))
     trainer.run()
     assert seen == calls

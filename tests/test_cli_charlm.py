@@ -2,24 +2,15 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from nnlab.cli.main import cli
+from clirun import assert_clean_failure, run
 from nnlab.nn.checkpoint import load_checkpoint
-
-from test_cli_cnn import assert_clean_failure
 
 POEM = ("The rain in Spain stays mainly in the plain.\n"
         "In Hartford, Hereford and Hampshire hurricanes hardly ever happen.\n") * 8
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
 
 
 @pytest.fixture
@@ -187,14 +178,3 @@ def test_eval_text_with_unknown_characters(tmp_path):
     assert_clean_failure(run("eval", tmp_path / "h.npz"), 2, "no validation text")
     (tmp_path / "t.txt").write_text("hello world")
     assert_clean_failure(run("eval", tmp_path / "h.npz", tmp_path / "t.txt"), 1, "' '", "'w'")
-
-
-def test_sample_into_a_closed_pipe(tmp_path):
-    """nnlab sample --len 100000 | head -c 100: ends at once, no traceback."""
-    run("train-charlm", "hello.txt", "--steps", 2, "--out", tmp_path / "h.npz")
-    cmd = (f"{sys.executable} -m nnlab.cli.main sample {tmp_path / 'h.npz'} --len 100000 "
-           "| head -c 100")
-    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {cmd}"], capture_output=True,
-                          timeout=60)
-    assert len(proc.stdout) == 100
-    assert b"Traceback" not in proc.stderr and proc.stderr.strip() == b""

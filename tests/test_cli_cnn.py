@@ -10,26 +10,12 @@ import numpy as np
 import pytest
 
 from nnlab.nn.checkpoint import load_checkpoint, save_checkpoint
-from clirun import run
+from clirun import assert_clean_failure, run
 
 
 @pytest.fixture(autouse=True)
 def _isolated(no_user_data):
     pass
-
-
-def assert_clean_failure(result, code, *fragments):
-    """Non-zero exit, one line on stderr naming the problem, no traceback."""
-    assert result.exit_code == code, (result.exit_code, result.output)
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    message = lines[-1]
-    for fragment in fragments:
-        assert fragment in message, message
-    if code == 1:
-        assert len(lines) == 1, result.stderr
-    return message
 
 
 def train(tmp_path, data, *extra, out="cnn.npz"):

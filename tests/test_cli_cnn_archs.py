@@ -9,10 +9,7 @@ import numpy as np
 import pytest
 
 from nnlab.nn.checkpoint import load_checkpoint
-from clirun import run
-from test_cli_cnn import assert_clean_failure
-
-
+from clirun import assert_clean_failure, run
 
 RESNET = ["--arch", "resnet", "--depth", 1, "--width", 4]
 

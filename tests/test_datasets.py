@@ -9,13 +9,7 @@ from nnlab import NnlabError
 from nnlab.data import datasets
 from nnlab.data.datasets import DATASETS, download_dir, find_dataset, load_dataset
 from nnlab.data.idx import IdxError, write_idx
-
-FILENAMES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
-}
+from tinydata import MNIST_FILES
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +35,7 @@ def make_dataset(folder, n_train=5, n_test=3, size=(4, 4), gz=True, skip=(), lab
     arrays.update(labels or {})
     for role, arr in arrays.items():
         if role not in skip:
-            name = FILENAMES[role] if gz else FILENAMES[role].removesuffix(".gz")
+            name = MNIST_FILES[role] if gz else MNIST_FILES[role].removesuffix(".gz")
             write_idx(folder / name, arr)
     return arrays
 
@@ -158,22 +152,22 @@ def test_label_out_of_range(tmp_path):
 
 def test_images_must_be_3d_uint8(tmp_path):
     make_dataset(tmp_path / "d")
-    write_idx(tmp_path / "d" / FILENAMES["train_images"], np.zeros((5, 16), np.uint8))
+    write_idx(tmp_path / "d" / MNIST_FILES["train_images"], np.zeros((5, 16), np.uint8))
     one_line_error(lambda: load_dataset("mnist", tmp_path / "d", download=False), "train-images", "3-D")
     make_dataset(tmp_path / "d")
-    write_idx(tmp_path / "d" / FILENAMES["test_labels"], np.zeros(3, np.int16))
+    write_idx(tmp_path / "d" / MNIST_FILES["test_labels"], np.zeros(3, np.int16))
     one_line_error(lambda: load_dataset("mnist", tmp_path / "d", download=False), "t10k-labels", "int16")
 
 
 def test_train_test_image_size_mismatch(tmp_path):
     make_dataset(tmp_path / "d")
-    write_idx(tmp_path / "d" / FILENAMES["test_images"], np.zeros((3, 5, 5), np.uint8))
+    write_idx(tmp_path / "d" / MNIST_FILES["test_images"], np.zeros((3, 5, 5), np.uint8))
     one_line_error(lambda: load_dataset("mnist", tmp_path / "d", download=False), "4x4", "5x5")
 
 
 def test_corrupt_file_is_reported(tmp_path):
     make_dataset(tmp_path / "d")
-    path = tmp_path / "d" / FILENAMES["train_labels"]
+    path = tmp_path / "d" / MNIST_FILES["train_labels"]
     path.write_bytes(path.read_bytes()[:-5])
     with pytest.raises(IdxError, match="train-labels-idx1-ubyte.gz"):
         load_dataset("mnist", tmp_path / "d", download=False)
@@ -195,7 +189,7 @@ def test_offline_message(tmp_path, monkeypatch):
     monkeypatch.setitem(DATASETS, "mnist", dataclasses.replace(DATASETS["mnist"], mirrors=[mirror]))
     message = one_line_error(
         lambda: load_dataset("mnist"),
-        "could not be downloaded", "refused", str(cache(tmp_path)), "--data DIR", *FILENAMES.values(),
+        "could not be downloaded", "refused", str(cache(tmp_path)), "--data DIR", *MNIST_FILES.values(),
     )  # fmt: skip
     assert message.startswith("mnist not found")
     assert list(cache(tmp_path).iterdir()) == []
@@ -205,7 +199,7 @@ def test_download_off_message_creates_nothing(tmp_path, monkeypatch):
     # Must fail without trying the network; this mirror would not answer anyway.
     info = dataclasses.replace(DATASETS["mnist"], mirrors=["http://bad.invalid/"])
     monkeypatch.setitem(DATASETS, "mnist", info)
-    one_line_error(lambda: load_dataset("mnist", download=False), str(cache(tmp_path)), *FILENAMES.values())
+    one_line_error(lambda: load_dataset("mnist", download=False), str(cache(tmp_path)), *MNIST_FILES.values())
     assert not (tmp_path / "cache").exists()
     one_line_error(lambda: load_dataset("mnist", tmp_path / "d", download=False), str(tmp_path / "d"))
 
@@ -217,14 +211,14 @@ def md5_of(path):
 def test_download_then_load(tmp_path, monkeypatch):
     src = tmp_path / "mirror"
     arrays = make_dataset(src)
-    files = {role: (name, md5_of(src / name)) for role, name in FILENAMES.items()}
+    files = {role: (name, md5_of(src / name)) for role, name in MNIST_FILES.items()}
     info = dataclasses.replace(DATASETS["mnist"], files=files, mirrors=[src.as_uri() + "/"])
     monkeypatch.setitem(DATASETS, "mnist", info)
     seen = set()
     ds = load_dataset("mnist", on_progress=lambda name, done, total: seen.add(name))
-    assert seen == set(FILENAMES.values())
+    assert seen == set(MNIST_FILES.values())
     np.testing.assert_array_equal(ds.train_x, arrays["train_images"])
-    assert sorted(p.name for p in cache(tmp_path).iterdir()) == sorted(FILENAMES.values())
+    assert sorted(p.name for p in cache(tmp_path).iterdir()) == sorted(MNIST_FILES.values())
 
 
 def test_download_dir(tmp_path, monkeypatch):
@@ -245,6 +239,6 @@ def test_download_dir_cannot_be_created(tmp_path):
 def test_registry():
     for info in DATASETS.values():
         assert set(info.files) == set(datasets.ROLES)
-        assert [f for f, _ in info.files.values()] == list(FILENAMES.values())
+        assert [f for f, _ in info.files.values()] == list(MNIST_FILES.values())
         assert all(len(m) == 32 for _, m in info.files.values())
         assert len(info.classes) == 10 and info.mirrors

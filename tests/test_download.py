@@ -8,18 +8,13 @@ import pytest
 from nnlab import NnlabError
 from nnlab.data.datasets import DatasetInfo
 from nnlab.data.download import DownloadError, download_dataset
+from tinydata import MNIST_FILES
 
 FILES = {
     "train_images": b"train images " * 20000,  # several chunks
     "train_labels": b"train labels",
     "test_images": b"test images",
     "test_labels": b"test labels",
-}
-NAMES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 
 
@@ -28,7 +23,7 @@ def md5(data):
 
 
 def make_info(*mirrors):
-    files = {role: (NAMES[role], md5(FILES[role])) for role in FILES}
+    files = {role: (MNIST_FILES[role], md5(FILES[role])) for role in FILES}
     return DatasetInfo(name="tiny", files=files, mirrors=list(mirrors), classes=[str(i) for i in range(10)])
 
 
@@ -64,7 +59,7 @@ class Server:
 
     def serve(self, prefix, files):
         for role, body in files.items():
-            self.routes[f"{prefix}/{NAMES[role]}"] = body
+            self.routes[f"{prefix}/{MNIST_FILES[role]}"] = body
 
     def close(self):
         self.httpd.shutdown()
@@ -90,33 +85,33 @@ def test_downloads_all_files_with_progress(tmp_path, server):
     got = download_dataset(make_info(server.url + "/a/"), tmp_path, on_progress=lambda *a: calls.append(a))
     assert set(got) == set(FILES)
     for role, body in FILES.items():
-        assert (tmp_path / NAMES[role]).read_bytes() == body
-        assert got[role] == tmp_path / NAMES[role]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES.values())
+        assert (tmp_path / MNIST_FILES[role]).read_bytes() == body
+        assert got[role] == tmp_path / MNIST_FILES[role]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(MNIST_FILES.values())
 
-    big = [c for c in calls if c[0] == NAMES["train_images"]]
+    big = [c for c in calls if c[0] == MNIST_FILES["train_images"]]
     size = len(FILES["train_images"])
     assert len(big) > 2
     assert all(total == size for _, _, total in big)
     done = [d for _, d, _ in big]
     assert done == sorted(done) and done[0] == 0 and done[-1] == size
-    assert {c[0] for c in calls} == set(NAMES.values())
+    assert {c[0] for c in calls} == set(MNIST_FILES.values())
 
 
 def test_mirror_without_trailing_slash(tmp_path, server):
     server.serve("/a", FILES)
     download_dataset(make_info(server.url + "/a"), tmp_path)
-    assert (tmp_path / NAMES["test_labels"]).read_bytes() == FILES["test_labels"]
+    assert (tmp_path / MNIST_FILES["test_labels"]).read_bytes() == FILES["test_labels"]
 
 
 def test_existing_files_are_not_fetched_again(tmp_path, server):
     server.serve("/a", FILES)
-    (tmp_path / NAMES["train_images"]).write_bytes(b"already here")
-    (tmp_path / NAMES["test_images"].removesuffix(".gz")).write_bytes(b"unpacked by the user")
+    (tmp_path / MNIST_FILES["train_images"]).write_bytes(b"already here")
+    (tmp_path / MNIST_FILES["test_images"].removesuffix(".gz")).write_bytes(b"unpacked by the user")
     got = download_dataset(make_info(server.url + "/a/"), tmp_path)
     assert set(got) == {"train_labels", "test_labels"}
-    assert (tmp_path / NAMES["train_images"]).read_bytes() == b"already here"
-    assert not (tmp_path / NAMES["test_images"]).exists()
+    assert (tmp_path / MNIST_FILES["train_images"]).read_bytes() == b"already here"
+    assert not (tmp_path / MNIST_FILES["test_images"]).exists()
     assert len(server.requests) == 2
 
 
@@ -126,10 +121,10 @@ def test_bad_mirror_is_skipped(tmp_path, server):
     mirrors = [f"{server.url}/{name}/" for name in ("missing", "bad", "good")]
     download_dataset(make_info(*mirrors), tmp_path)
     for role, body in FILES.items():
-        assert (tmp_path / NAMES[role]).read_bytes() == body
-    assert server.requests[:3] == [f"/missing/{NAMES['train_images']}", f"/bad/{NAMES['train_images']}",
-                                   f"/good/{NAMES['train_images']}"]  # fmt: skip
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES.values())
+        assert (tmp_path / MNIST_FILES[role]).read_bytes() == body
+    assert server.requests[:3] == [f"/missing/{MNIST_FILES['train_images']}", f"/bad/{MNIST_FILES['train_images']}",
+                                   f"/good/{MNIST_FILES['train_images']}"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(MNIST_FILES.values())
 
 
 def test_connection_closed_early_is_skipped(tmp_path, server):
@@ -137,7 +132,7 @@ def test_connection_closed_early_is_skipped(tmp_path, server):
     server.short.update(server.routes)
     server.serve("/good", FILES)
     download_dataset(make_info(f"{server.url}/short/", f"{server.url}/good/"), tmp_path)
-    assert (tmp_path / NAMES["train_images"]).read_bytes() == FILES["train_images"]
+    assert (tmp_path / MNIST_FILES["train_images"]).read_bytes() == FILES["train_images"]
 
 
 def assert_nothing_left(folder):
@@ -150,7 +145,7 @@ def test_all_mirrors_serve_wrong_bytes(tmp_path, server):
         download_dataset(make_info(f"{server.url}/bad/", f"{server.url}/bad/"), tmp_path)
     message = str(info.value)
     assert isinstance(info.value, NnlabError)
-    assert "checksum mismatch" in message and NAMES["train_images"] in message
+    assert "checksum mismatch" in message and MNIST_FILES["train_images"] in message
     assert "\n" not in message
     assert_nothing_left(tmp_path)
 
@@ -186,11 +181,11 @@ def test_file_url_mirror(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     for role, body in FILES.items():
-        (src / NAMES[role]).write_bytes(body)
+        (src / MNIST_FILES[role]).write_bytes(body)
     dest = tmp_path / "dest"
     dest.mkdir()
     download_dataset(make_info(src.as_uri() + "/"), dest)
-    assert (dest / NAMES["train_labels"]).read_bytes() == FILES["train_labels"]
+    assert (dest / MNIST_FILES["train_labels"]).read_bytes() == FILES["train_labels"]
 
 
 def test_unwritable_destination(tmp_path, server):

@@ -7,7 +7,6 @@ import pytest
 from numba import njit
 
 from gradcheck import numba_threads
-from gradcheck import threads  # noqa: F401  (fixture)
 from nnlab.kernels import lstm_recurrence_forward, rnn_recurrence_forward
 from nnlab.kernels._fastmath import sigmoid32, tanh32
 from nnlab.kernels._gemm import matmul, matmul_tn

@@ -29,7 +29,6 @@ import gzip
 import io
 import json
 import os
-import struct
 import tempfile
 import zipfile
 
@@ -42,6 +41,7 @@ from nnlab import NnlabError
 from nnlab.data.idx import IdxError, read_idx, write_idx
 from nnlab.data.text import TextError, Vocab, decode_text
 from nnlab.nn.checkpoint import META_KEY, CheckpointError, load_checkpoint, save_checkpoint
+from npz_craft import npy_with_shape, rezip, with_compression_method
 
 
 def examples(default):
@@ -242,17 +242,6 @@ def seed(which):
             return f.read()
 
 
-def rezip(raw, change):
-    """The zip ``raw`` with each member's bytes passed through change(name, data),
-    written again with correct CRCs."""
-    src = zipfile.ZipFile(io.BytesIO(raw))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name in src.namelist():
-            z.writestr(name, change(name, src.read(name)))
-    return buf.getvalue()
-
-
 def check_checkpoint(path):
     """load_checkpoint(path) is a (meta, arrays) pair or a CheckpointError."""
     for kind in (None, "charlm"):
@@ -345,18 +334,6 @@ def test_checkpoint_seeds_load(tmp_path):
 # -- the known bugs, one reproduction each ------------------------------------------------
 
 
-def npy_with_shape(data, shape):
-    """The .npy bytes ``data`` with a header claiming ``shape`` (the data unchanged)."""
-    npy = io.BytesIO(data)
-    np.lib.format.read_magic(npy)
-    _, fortran, dtype = np.lib.format.read_array_header_1_0(npy)
-    head = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        head, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran,
-               "shape": tuple(shape)})
-    return head.getvalue() + data[npy.tell():]
-
-
 @pytest.mark.parametrize("member", [META_KEY + ".npy", "params/out.b.npy"])
 def test_npz_member_that_is_not_npy(tmp_path, member):
     bad = rezip(seed("lm"), lambda name, data: b"not an npy file" if name == member else data)
@@ -369,21 +346,6 @@ def test_npy_header_with_unbalanced_brackets(tmp_path):
                 if name == "params/out.b.npy" else data)
     with pytest.raises(CheckpointError):
         load_checkpoint(write(tmp_path, bad, "f.npz"))
-
-
-def with_compression_method(raw, member, method):
-    """``raw`` with ``member``'s compression method set to ``method`` in both of
-    its zip headers (local and central directory)."""
-    b = bytearray(raw)
-    info = zipfile.ZipFile(io.BytesIO(raw)).getinfo(member)
-    b[info.header_offset + 8:info.header_offset + 10] = struct.pack("<H", method)
-    i = raw.find(b"PK\x01\x02")
-    while i != -1:
-        name_len = struct.unpack("<H", raw[i + 28:i + 30])[0]
-        if raw[i + 46:i + 46 + name_len] == member.encode():
-            b[i + 10:i + 12] = struct.pack("<H", method)
-        i = raw.find(b"PK\x01\x02", i + 4)
-    return bytes(b)
 
 
 def test_zip_unsupported_compression_method(tmp_path):

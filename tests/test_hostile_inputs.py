@@ -195,6 +195,7 @@ def test_sample_into_a_closed_pipe(base, tmp_path):
     # pipefail: the status is sample's own. Today: 141 (128 + SIGPIPE), stderr empty.
     assert proc.returncode != 0
     assert len(proc.stderr.decode().strip().splitlines()) <= 1, proc.stderr
+    assert proc.stderr.strip() == b"", proc.stderr   # as pipelines expect: no message
 
     # Whether sample keeps going once the reader has gone: read one byte, close
     # the pipe, wait for the exit. This tiny model writes about a million

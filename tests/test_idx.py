@@ -191,7 +191,7 @@ def test_missing_parent(tmp_path):
 
 
 def test_directory(tmp_path):
-    assert_idx_error(tmp_path, "directory")
+    assert_idx_error(tmp_path, "is a folder")
 
 
 def test_permission_denied(tmp_path, monkeypatch):

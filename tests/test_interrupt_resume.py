@@ -69,7 +69,7 @@ def test_cnn_resume_after_a_stop_is_bit_identical(tiny_mnist, arch, stop_at):
     whole.run()
     part, config = cnn_trainer(data, arch=arch, **extra)
     saved = []
-    part.run(save=lambda t: saved.append(roundtrip(*t.state())), stop=lambda: part.step >= stop_at)
+    part.run(save=lambda t, improved: saved.append(roundtrip(*t.state_dict())), stop=lambda: part.step >= stop_at)
     assert part.interrupted and part.step == stop_at and part.pos > 0  # mid-epoch
     resumed = CNNTrainer.resume(*saved[-1], data, config)
     resumed.run()

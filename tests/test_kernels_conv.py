@@ -16,7 +16,6 @@ from gradcheck import (
     numeric_grad_array,
     rel_error,
 )
-from gradcheck import threads  # noqa: F401  (fixture)
 from nnlab.kernels import conv2d_backward, conv2d_forward
 
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from gradcheck import check_grad, grid, numeric_grad_array
-from gradcheck import threads  # noqa: F401  (fixture)
 from nnlab.kernels import (conv2d_backward, conv2d_forward, conv2d_relu_pool_backward,
                            conv2d_relu_pool_forward, maxpool2d_backward, maxpool2d_forward,
                            relu_backward, relu_forward)

@@ -9,7 +9,6 @@ import pytest
 
 import reference as ref
 from gradcheck import check_grad, grid, numeric_grad_array
-from gradcheck import threads  # noqa: F401  (fixture)
 from nnlab.kernels import conv2d_backward, conv2d_forward, conv2d_relu_pool_forward, conv_lanes
 from nnlab.kernels._common import pair
 

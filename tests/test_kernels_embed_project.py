@@ -12,7 +12,6 @@ import pytest
 
 import reference as ref
 from gradcheck import check_grad, grid, numeric_grad_array
-from gradcheck import threads  # noqa: F401  (fixture)
 from nnlab.kernels import embed_project_backward, embed_project_forward
 
 # (ids shape, V, D, G, path): the path follows from ids.size against V.

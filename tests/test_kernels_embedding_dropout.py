@@ -11,7 +11,6 @@ import pytest
 
 import reference as ref
 from gradcheck import check_grad, grid, numba_threads, numeric_grad_array
-from gradcheck import threads  # noqa: F401  (fixture)
 from nnlab.kernels import (
     dropout_backward,
     dropout_forward,

@@ -15,7 +15,6 @@ from gradcheck import (
     numeric_grad,
     numeric_grad_array,
 )
-from gradcheck import threads  # noqa: F401  (fixture)
 from nnlab.kernels import (
     linear_backward,
     linear_forward,

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 import reference as ref
-from gradcheck import threads  # noqa: F401  (fixture)
 from nnlab.kernels.optim import adam_step, sgd_step
 
 DTYPES = [np.float64, np.float32]

@@ -3,70 +3,24 @@ checks over whole sequences, agreement with a step-by-step numpy reference
 (BPTT written out), state carried across chunks, thread chunking, and input
 validation.
 
-Numeric gradients of tanh recurrences
--------------------------------------
-The grid data of gradcheck.py makes the perturbations x +- eps exact, but not
-tanh: every forward pass rounds at ~1e-16 * |h|, and a central difference at
-gradcheck's eps = 2**-20 turns that into ~5e-11 of noise per output, summed
-over the T * N * H outputs of L = sum(h * R). Measured on LSTMs of these
-sizes: absolute errors up to 1.5e-9, i.e. relative errors up to 1.1e-6 on
-entries of ~1e-4, over the 1e-6 tolerance for a correct kernel.
-
-So the numeric side here is the Richardson extrapolation of two gradcheck
-central differences, (4 D(eps) - D(2 eps)) / 3 with eps = 2**-11: the
-five-point stencil, truncation error O(eps**4), rounding noise divided by a
-step 500 times larger. Measured absolute error on the same cases: <= 5e-12.
-Relative error (CS231n, < 1e-6) is asserted on every entry with
-|analytic| + |numeric| >= FLOOR = 1e-5; entries under the floor, where 5e-12
-of noise alone would be a relative 1e-6, must instead agree to ABS_TOL =
-1e-10 absolute. In the cases below those are: exact zeros on both sides (the
-LSTM's output-gate entries when the loss reads only C_T, forget-gate entries
-where a grid C_{t-1} is exactly 0), and three LSTM entries of 1e-6..3e-6 that
-agree to 1e-12.
-Data are grid values (multiples of 2**-7) so that x +- eps, x +- 2 eps are
-exact, with weights scaled by 0.5 so that tanh is not saturated.
+The numeric gradients are Richardson-extrapolated central differences with
+a relative-error floor (gradcheck.py's docstring says why, and the
+tolerances), on grid data (multiples of 2**-7) so that x +- eps, x +- 2 eps
+are exact, with weights scaled by 0.5 so that tanh is not saturated.
 """
 
 import numpy as np
 import pytest
 
 import reference as ref
-from gradcheck import assert_close, check_grad, grid, numba_threads, numeric_grad_array
-from gradcheck import threads  # noqa: F401  (fixture)
+from gradcheck import assert_close, check_smooth, grid, numba_threads, smooth_grad_array
 from nnlab.kernels import (
     rnn_backward,
     rnn_forward,
     rnn_recurrence_backward,
     rnn_recurrence_forward,
 )
-
-DTYPES = [np.float64, np.float32]
-REF_TOL = {np.float64: 1e-12, np.float32: 1e-5}   # float32 uses the fast tanh
-
-SMOOTH_EPS = 2.0 ** -11
-FLOOR = 1e-5
-ABS_TOL = 1e-10
-FLOORED = {}          # label -> number of entries checked absolutely (for reports)
-
-
-def numeric_smooth(f, x, R):
-    """Gradient of sum(f() * R) w.r.t. x: Richardson-extrapolated central
-    differences (module docstring)."""
-    d1 = numeric_grad_array(f, x, R, SMOOTH_EPS)
-    d2 = numeric_grad_array(f, x, R, 2 * SMOOTH_EPS)
-    return (4 * d1 - d2) / 3
-
-
-def check_smooth(label, analytic, numeric):
-    """Relative error < 1e-6 above FLOOR (recorded in gradcheck.WORST), absolute
-    error < ABS_TOL below it."""
-    assert analytic.shape == numeric.shape, f"{label}: {analytic.shape} vs {numeric.shape}"
-    small = np.abs(analytic) + np.abs(numeric) < FLOOR
-    check_grad(label, analytic[~small], numeric[~small])
-    if small.any():
-        FLOORED[label] = FLOORED.get(label, 0) + int(small.sum())
-        err = np.max(np.abs(analytic[small] - numeric[small]))
-        assert err < ABS_TOL, f"{label}: absolute error {err:.2e} on entries below {FLOOR}"
+from recurrent import DTYPES, GRAD_CASES, REF_CASES, REF_TOL
 
 
 def rnn_data(rng, T, N, D, H, dtype=np.float64, scale=0.5):
@@ -76,21 +30,6 @@ def rnn_data(rng, T, N, D, H, dtype=np.float64, scale=0.5):
     Wx, Wh, b = (grid(rng, s) * scale for s in [(D, H), (H, H), (H,)])
     return [a.astype(dtype) for a in (x, h0, Wx, Wh, b)]
 
-
-def case(T, N, D, H):
-    return pytest.param(T, N, D, H, id=f"T{T}-N{N}-D{D}-H{H}")
-
-
-# T = 1, N = 1, N > 2 (split 2 + 1, 2 + 2, 3 + 2 over the fixture's 2 threads),
-# H never a multiple of 8.
-GRAD_CASES = [
-    case(1, 1, 3, 2),
-    case(4, 1, 2, 3),
-    case(1, 3, 2, 5),
-    case(3, 3, 4, 5),
-    case(5, 4, 3, 7),
-    case(4, 5, 2, 9),
-]
 
 # "all": the loss reads every h_t; "last": only h_T (dh zero but for dh[-1]),
 # so every gradient flows back through the whole recurrence.
@@ -120,7 +59,7 @@ def test_rnn_gradcheck(threads, T, N, D, H, mode):
 
     for name, arr, g in zip(["dx", "dh0", "dWx", "dWh", "db"], [x, h0, Wx, Wh, b], grads):
         assert g.shape == arr.shape and g.dtype == np.float64, name
-        check_smooth(f"rnn {name} ({mode})", g, numeric_smooth(f, arr, R))
+        check_smooth(f"rnn {name} ({mode})", g, smooth_grad_array(f, arr, R))
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -139,7 +78,7 @@ def test_rnn_recurrence_gradcheck(threads, T, N, D, H, mode):
 
     for name, arr, g in zip(["dxw", "dh0", "dWh"], [xw, h0, Wh], grads):
         assert g.shape == arr.shape and g.dtype == np.float64, name
-        check_smooth(f"rnn_recurrence {name} ({mode})", g, numeric_smooth(f, arr, R))
+        check_smooth(f"rnn_recurrence {name} ({mode})", g, smooth_grad_array(f, arr, R))
 
 
 def test_rnn_recurrence_dxw_is_db(threads):
@@ -160,9 +99,6 @@ def test_rnn_recurrence_dxw_is_db(threads):
 
 
 # ========================================== step-by-step reference (forward, BPTT)
-
-REF_CASES = [case(1, 1, 3, 2), case(4, 3, 2, 3), case(6, 5, 4, 9), case(12, 4, 8, 13)]
-
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("T,N,D,H", REF_CASES)

@@ -8,7 +8,7 @@ regenerated, only added to:
   --batch-size 4 --seq-len 16 --steps 6 --eval-every 3 --dropout 0.1``,
   poem.txt being POEM below (one-hot input, no ``embed`` anywhere);
 - cnn-v0.1.npz: ``nnlab train-cnn --data tiny --arch resnet --depth 1
-  --width 4 --epochs 1 --batch-size 16`` on conftest's
+  --width 4 --epochs 1 --batch-size 16`` on tinydata's
   ``write_dataset(tiny, n_train=64, n_test=32)``.
 """
 
@@ -19,7 +19,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import write_dataset
+from tinydata import write_dataset
 from nnlab.nn.checkpoint import load_checkpoint
 from clirun import run
 

@@ -12,19 +12,13 @@ import hashlib
 import os
 
 import pytest
-from click.testing import CliRunner
 
-from nnlab.cli.main import cli
-
-from conftest import MNIST_FILES, write_dataset
+from clirun import run
+from tinydata import MNIST_FILES, write_dataset
 
 # The issue's prefix S, and a one-epoch CNN run on a tiny dataset.
 S = ("--hidden", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "4", "--steps", "3")
 TEXT = "hello world, hello there\n" * 40
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def contents(folder):
@@ -58,7 +52,7 @@ CNN = ("train-cnn", "--data", "data", "--no-download", "--epochs", "1", "--batch
 ], ids=["charlm-out-is-the-text", "charlm-out-is-notes", "cnn-out-is-notes", "cnn-out-is-idx"])
 def test_out_over_a_file_that_is_not_a_checkpoint_is_refused(folder, argv):
     before = contents(folder)
-    result = invoke(*argv)
+    result = run(*argv)
     assert result.exit_code == 2, result.output
     assert "not an nnlab checkpoint" in result.stderr and "--force" in result.stderr
     assert "training" not in result.stderr  # refused before training started
@@ -66,13 +60,13 @@ def test_out_over_a_file_that_is_not_a_checkpoint_is_refused(folder, argv):
 
 
 def test_force_replaces_a_regular_file(folder):
-    result = invoke(*CNN, "--out", "notes.md", "--force")
+    result = run(*CNN, "--out", "notes.md", "--force")
     assert result.exit_code == 0, result.output
     assert (folder / "notes.md").read_bytes()[:4] == b"PK\x03\x04"
 
 
 def test_force_replaces_a_regular_file_charlm(folder):
-    result = invoke("train-charlm", "a.txt", *S, "--out", "notes.md", "--force")
+    result = run("train-charlm", "a.txt", *S, "--out", "notes.md", "--force")
     assert result.exit_code == 0, result.output
     assert (folder / "notes.md").read_bytes()[:4] == b"PK\x03\x04"
 
@@ -82,7 +76,7 @@ def test_out_through_a_symlink_replaces_its_target(folder, argv):
     (folder / "runs").mkdir()
     os.symlink("runs/model.npz", folder / "model.npz")  # dangling until the first save
     for _ in range(2):  # the first save creates the target, the second replaces it
-        result = invoke(*argv, "--out", "model.npz")
+        result = run(*argv, "--out", "model.npz")
         assert result.exit_code == 0, result.output
     assert os.readlink(folder / "model.npz") == "runs/model.npz"
     assert (folder / "runs" / "model.npz").read_bytes()[:4] == b"PK\x03\x04"
@@ -92,9 +86,9 @@ def test_out_through_a_symlink_replaces_its_target(folder, argv):
 def test_resume_does_not_check_the_unused_default_out(folder):
     """--resume writes to the resumed file: a cnn.npz of someone else's in the
     folder, the --out default, is neither checked nor touched."""
-    assert invoke(*CNN, "--out", "run.npz").exit_code == 0
+    assert run(*CNN, "--out", "run.npz").exit_code == 0
     (folder / "cnn.npz").write_text("not mine to replace")
-    result = invoke("train-cnn", "--resume", "run.npz", "--data", "data", "--no-download",
+    result = run("train-cnn", "--resume", "run.npz", "--data", "data", "--no-download",
                     "--epochs", "2")
     assert result.exit_code == 0, result.output
     assert (folder / "cnn.npz").read_text() == "not mine to replace"

@@ -8,8 +8,7 @@ import sys
 import numba
 import pytest
 
-from clirun import run
-from test_cli_cnn import assert_clean_failure
+from clirun import assert_clean_failure, run
 
 
 def python(code, **env):
@@ -23,7 +22,7 @@ def python(code, **env):
 
 
 def test_cache_folder_is_per_user_and_keyed_by_the_kernel_sources(tmp_path):
-    out = python("import nnlab, os; nnlab.prepare_runtime(); print(os.environ['NUMBA_CACHE_DIR'])",
+    out = python("import os; from nnlab.runtime import prepare_runtime; prepare_runtime(); print(os.environ['NUMBA_CACHE_DIR'])",
                  XDG_CACHE_HOME=str(tmp_path))
     assert out.returncode == 0, out.stderr
     folder = out.stdout.strip()
@@ -37,7 +36,7 @@ def test_no_writable_cache_folder_compiles_in_memory_and_says_so_once(tmp_path):
     kernels still run, uncached, after one line on stderr."""
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code = ("import nnlab; nnlab.prepare_runtime(); nnlab.prepare_runtime()\n"
+    code = ("from nnlab.runtime import prepare_runtime; prepare_runtime(); prepare_runtime()\n"
             "import numpy as np, os\n"
             "from nnlab.kernels import relu_forward\n"
             "from nnlab.kernels._jit import CACHE\n"
@@ -51,10 +50,10 @@ def test_no_writable_cache_folder_compiles_in_memory_and_says_so_once(tmp_path):
 
 
 def test_threads_sets_numba_threads_before_it_loads():
-    out = python("import nnlab; nnlab.prepare_runtime(threads=1)\n"
+    out = python("from nnlab.runtime import prepare_runtime; prepare_runtime(threads=1)\n"
                  "import numba; print(numba.config.NUMBA_NUM_THREADS)")
     assert out.stdout.strip() == "1", out.stderr
-    out = python("import os, nnlab; nnlab.prepare_runtime()\n"
+    out = python("import os; from nnlab.runtime import prepare_runtime; prepare_runtime()\n"
                  "import numba; print(numba.config.NUMBA_NUM_THREADS)")
     assert out.stdout.strip() == str(len(os.sched_getaffinity(0)))
 

@@ -17,7 +17,7 @@ from nnlab.cli.main import cli
 from nnlab.data.text import Vocab
 from nnlab.nn.checkpoint import load_checkpoint
 from nnlab.nn.lm_data import evaluate_lm
-from nnlab.nn.lm_validate import DEFAULT_VAL_CHARS
+from nnlab.nn.charlm_config import DEFAULT_VAL_CHARS
 from nnlab.nn.restore import lm_model
 from nnlab.nn.train_charlm import CharLMConfig, CharLMTrainer
 from clirun import run, strict_json

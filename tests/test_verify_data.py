@@ -16,7 +16,7 @@ from nnlab.cli.main import cli
 from nnlab.data import verify
 from nnlab.data.datasets import DATASETS, load_dataset
 
-from conftest import MNIST_FILES, write_dataset
+from tinydata import MNIST_FILES, write_dataset
 
 
 @pytest.fixture
