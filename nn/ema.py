@@ -50,6 +50,8 @@ import math
 
 import numpy as np
 
+from .arrays import load_arrays
+
 
 def step_decay(decay, t, warmup):
     """The decay applied at update t (0-based)."""
@@ -111,11 +113,7 @@ class WeightAverage:
         "warmup"; arrays: {name: array} shaped like the weights."""
         self.t = int(meta["t"])
         self.warmup = bool(meta.get("warmup", False))
-        for k, a in self.acc.items():
-            src = arrays.get(k)
-            if src is None or src.shape != a.shape:
-                raise ValueError(f"the weight average of {k} is missing or misshapen")
-            a[...] = src
+        load_arrays(self.acc, arrays, "weight average")
 
 
 class swapped:

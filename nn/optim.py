@@ -9,6 +9,8 @@ import numpy as np
 
 from nnlab.kernels.optim import adam_step, sgd_step
 
+from .arrays import load_arrays
+
 
 def _decays(params, weight_decay):
     return {k: (weight_decay if p.ndim > 1 else 0.0) for k, p in params.items()}
@@ -63,11 +65,9 @@ class SGD:
 
 
 def _load_buffers(buffers, arrays, prefix):
-    for k, b in buffers.items():
-        a = arrays.get(prefix + k)
-        if a is None or a.shape != b.shape:
-            raise ValueError(f"optimizer state {prefix}{k} is missing or has the wrong shape")
-        b[...] = a
+    """The ``prefix`` ("m/") part of ``arrays`` into ``buffers``, strictly (nn/arrays.py)."""
+    load_arrays({prefix + k: b for k, b in buffers.items()},
+                {k: a for k, a in arrays.items() if k.startswith(prefix)}, "optimizer state")
 
 
 def make_optimizer(name, params, weight_decay=0.0, momentum=0.9):
