@@ -50,15 +50,13 @@ def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
 
 
 def _eval_charlm(checkpoint, meta, arrays, textfile):
-    from nnlab.data.text import TextError, Vocab, read_text
-    from nnlab.nn.lm_data import bits, evaluate_lm
-    from nnlab.nn.restore import lm_batching, lm_model, lm_validation_ids
+    from nnlab.data.text import TextError, Vocab, describe, read_text
+    from nnlab.nn.eval_run import evaluate_charlm, lm_for_eval
 
-    model, chars = lm_model(meta, arrays, checkpoint)
-    vocab = Vocab(chars)
-    batch, seq_len = lm_batching(meta, checkpoint)
+    from .ui import count_progress
+
+    model, chars, ids = lm_for_eval(checkpoint, meta, arrays)
     if textfile is None:
-        ids = lm_validation_ids(meta, arrays, checkpoint)
         if ids is None:
             raise click.UsageError(f"{checkpoint} has no validation text (its corpus was too "
                                    "small to hold one out); pass a TEXTFILE to evaluate on")
@@ -66,29 +64,16 @@ def _eval_charlm(checkpoint, meta, arrays, textfile):
     else:
         text = read_text(textfile, purpose="to evaluate on")
         source = "stdin" if textfile == "-" else textfile  # as read_text names it
+        vocab = Vocab(chars)
         missing = vocab.unknown(text)
         if missing:
-            from nnlab.data.text import describe
-
             raise TextError(f"{source} has characters the model never saw: {describe(missing)}")
         if len(text) < 2:
             raise TextError(f"{source} holds a single character; evaluation needs two")
         ids = vocab.encode(text)
-    from .ui import count_progress
-
     # A big text takes a while (5.2 M characters: 30 s): show it moving.
     with count_progress("scoring", "characters") as on_progress:
-        nats = evaluate_lm(model, ids, batch, seq_len, on_progress=on_progress)
-    return {"kind": "charlm", "source": source, "characters": int(len(ids)),
-            "loss": nats, "bits_per_char": bits(nats), "perplexity": perplexity(nats)}
-
-
-def perplexity(nats):
-    """e^loss, infinite (null in JSON) when that is past what a float holds."""
-    try:
-        return math.exp(nats)
-    except OverflowError:  # a model saved after its loss had diverged
-        return math.inf
+        return evaluate_charlm(checkpoint, meta, model, ids, source, on_progress)
 
 
 def _print_charlm(r):
@@ -100,35 +85,14 @@ def _print_charlm(r):
 
 def _eval_cnn(checkpoint, meta, arrays, data_dir, download):
     from nnlab.data.datasets import load_dataset
-    from nnlab.nn.checkpoint import CheckpointError
-    from nnlab.nn.evaluate import evaluate_classifier, precision_recall
-    from nnlab.nn.meta import Meta
-    from nnlab.nn.restore import cnn_model, cnn_normalization
+    from nnlab.nn.eval_run import cnn_for_eval, evaluate_cnn
 
     from .ui import download_progress
 
-    model = cnn_model(meta, arrays, checkpoint)
-    mean, std = cnn_normalization(meta, checkpoint)
-    m = Meta(meta, checkpoint)
-    dataset, hint = m.get("dataset", "str", "mnist"), m.get("data_dir", "str?", None)
+    model, scaling, dataset, hint = cnn_for_eval(checkpoint, meta, arrays)
     with download_progress() as on_progress:
         data = load_dataset(dataset, data_dir or hint, download=download, on_progress=on_progress)
-    if data.test_x.shape[1:] != model.in_shape[1:] or len(data.classes) != model.out_shape[0]:
-        # Said which sizes, and where the images came from: it named neither.
-        raise CheckpointError(
-            f"{checkpoint} takes {_side(model.in_shape[1:])} images in {model.out_shape[0]} "
-            f"classes, and those of {data.folder or data.name} are "
-            f"{_side(data.test_x.shape[1:])} in {len(data.classes)}; evaluate it on the "
-            "images it was trained on (--data)")
-    m = evaluate_classifier(model, data.test_x, data.test_y, mean, std, len(data.classes))
-    precision, recall = precision_recall(m["confusion"])
-    return {"kind": "cnn", "dataset": data.name, "examples": int(len(data.test_y)),
-            "accuracy": m["accuracy"], "loss": m["loss"], "classes": list(data.classes),
-            "precision": precision, "recall": recall, "confusion": m["confusion"].tolist()}
-
-
-def _side(shape):
-    return "x".join(str(n) for n in shape)
+    return evaluate_cnn(checkpoint, model, scaling, data)
 
 
 def _print_cnn(r):
