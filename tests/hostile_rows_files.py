@@ -1,8 +1,8 @@
 """Rows of tests/test_hostile_inputs.py: bad text files, checkpoint paths, IDX
 files, and damaged checkpoints given to every command that reads one.
 
-A helper module of rows (CASES), not a test module; moved here unchanged
-from test_hostile_inputs.py, which had grown past 600 lines.
+A helper module of rows (CASES), not a test module; moved here
+unchanged from test_hostile_inputs.py, which had grown past 600 lines.
 """
 
 import gzip

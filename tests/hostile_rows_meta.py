@@ -1,8 +1,8 @@
 """Rows of tests/test_hostile_inputs.py: checkpoints of the wrong kind or
 whose metadata lies, damaged zip members, and bad option values.
 
-A helper module of rows (CASES), not a test module; moved here unchanged
-from test_hostile_inputs.py, which had grown past 600 lines.
+A helper module of rows (CASES), not a test module; moved here
+unchanged from test_hostile_inputs.py, which had grown past 600 lines.
 """
 
 import numpy as np
@@ -68,7 +68,7 @@ CASES = [
     Case("cnn-resume-std-zero", CNN_RESUME, 1, ("bad.npz",),
          checkpoint("cnn", meta=lambda m: m.update(normalize={"mean": 0, "std": 0}))),
 
-    # ---- damaged zip members, found by tests/test_fuzz.py
+    # ---- damaged zip members, found by tests/test_fuzz_checkpoints.py
     Case("sample-metadata-not-npy", ("sample", "{w}/bad.npz", "--len", "5"), 1, ("bad.npz",),
          zip_member("__meta__.npy", lambda d: b"not an npy file")),
     Case("eval-array-not-npy", ("eval", "{w}/bad.npz"), 1, ("bad.npz",),

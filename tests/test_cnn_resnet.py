@@ -5,7 +5,8 @@ and batch-norm running statistics across a checkpoint and in evaluation."""
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_batchnorm as ref_bn
+import reference_conv as ref_conv
 from nnlab.data.datasets import Dataset
 from nnlab.kernels import softmax_cross_entropy
 from nnlab.nn.blocks import ResidualBlock
@@ -51,14 +52,14 @@ def test_blocks_start_as_the_identity(train):
             np.testing.assert_array_equal(out, np.maximum(x, 0), err_msg=block.name)
         else:
             proj, bn = block.skip
-            s = ref.conv2d_forward(x.astype(np.float64), net.params[proj.key("w")].astype(
+            s = ref_conv.conv2d_forward(x.astype(np.float64), net.params[proj.key("w")].astype(
                 np.float64), np.zeros(proj.c_out), proj.stride, proj.pad)
             gamma, beta = (net.params[bn.key(k)].astype(np.float64) for k in ("gamma", "beta"))
             if train:
-                s, _, _ = ref.batchnorm_forward_train(s, gamma, beta)
+                s, _, _ = ref_bn.batchnorm_forward_train(s, gamma, beta)
             else:
-                s = ref.batchnorm_forward_eval(s, gamma, beta, np.zeros(proj.c_out),
-                                               np.ones(proj.c_out))
+                s = ref_bn.batchnorm_forward_eval(s, gamma, beta, np.zeros(proj.c_out),
+                                                  np.ones(proj.c_out))
             np.testing.assert_allclose(out, np.maximum(s, 0), rtol=1e-5, atol=1e-5,
                                        err_msg=block.name)
         shape = block.out_shape(shape)

@@ -27,7 +27,7 @@ gradient is compared with that closed form.
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_batchnorm as ref
 from batchnorm_data import bn_data, fresh_stats
 from gradcheck import RTOL, assert_close, check_smooth, grid, smooth_grad_array
 from nnlab.kernels.batchnorm import batchnorm_backward, batchnorm_forward

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nnlab.kernels
-import reference as ref
+import reference_batchnorm as ref
 from batchnorm_data import fresh_stats
 from nnlab.kernels.batchnorm import batchnorm_backward, batchnorm_forward
 

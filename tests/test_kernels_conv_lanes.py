@@ -7,7 +7,8 @@ special-cases, padding, pooling and the kept activations."""
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_conv as ref_conv
+import reference_dense as ref_dense
 from gradcheck import check_grad, grid, numeric_grad_array
 from nnlab.kernels import conv2d_backward, conv2d_forward, conv2d_relu_pool_forward, conv_lanes
 from nnlab.kernels._common import pair
@@ -43,8 +44,8 @@ def test_conv_matches_reference_and_gemm(threads, dtype, rtol, N, C, H, W, F, HH
     x, w, b = data(dtype, N, C, H, W, F, HH, WW)
     assert conv_lanes.lanes_suit(C, HH, WW, (1, 1))
     lanes = conv2d_forward(x, w, b, 1, pad)[0]
-    want = ref.conv2d_forward(x.astype(np.float64), w.astype(np.float64),
-                              b.astype(np.float64), 1, pad)
+    want = ref_conv.conv2d_forward(x.astype(np.float64), w.astype(np.float64),
+                                   b.astype(np.float64), 1, pad)
     scale = np.abs(want).max()
     np.testing.assert_allclose(lanes, want, rtol=0, atol=rtol * scale)
     monkeypatch.setattr(conv_lanes, "MAX_TAPS", -1)
@@ -62,7 +63,7 @@ def test_backward_matches_reference_and_gemm(threads, dtype, rtol, N, C, H, W, F
     dout = np.random.default_rng(5).standard_normal(out.shape).astype(dtype)
     dx, dw, db = conv2d_backward(dout, cache)
     f64 = [a.astype(np.float64) for a in (dout, x, w)]
-    rdx, rdw, _ = ref.conv2d_backward(*f64, 1, pad)
+    rdx, rdw, _ = ref_conv.conv2d_backward(*f64, 1, pad)
     for got, want in ((dx, rdx), (dw, rdw)):
         np.testing.assert_allclose(got, want, rtol=0, atol=rtol * np.abs(want).max())
     assert conv2d_backward(dout, cache, need_dx=False)[0] is None
@@ -97,8 +98,8 @@ def test_gradcheck(threads, F):
 def test_fused_matches_the_separate_ops(threads, pool, keep, N, C, H, W, F, HH, WW, pad):
     x, w, b = data(np.float64, N, C, H, W, F, HH, WW, seed=1)
     out, cache = conv2d_relu_pool_forward(x, w, b, 1, pad, pool, keep=keep)
-    a = ref.relu_forward(ref.conv2d_forward(x, w, b, 1, pad))
-    want = ref.maxpool2d_forward(a, pool) if pool else a
+    a = ref_dense.relu_forward(ref_conv.conv2d_forward(x, w, b, 1, pad))
+    want = ref_conv.maxpool2d_forward(a, pool) if pool else a
     np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
     if keep or not pool:  # the activations that backward reads
         acts = cache[2]

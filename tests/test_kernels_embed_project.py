@@ -10,7 +10,7 @@ plain numpy, against each other, and by float64 central differences.
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_embedding as ref
 from gradcheck import check_grad, grid, numeric_grad_array
 from nnlab.kernels import embed_project_backward, embed_project_forward
 

@@ -9,7 +9,8 @@ gradcheck.py's grid data and plain central differences: exact in float64.
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_dense as ref_dense
+import reference_embedding as ref_embed
 from gradcheck import check_grad, grid, numba_threads, numeric_grad_array
 from nnlab.kernels import (
     dropout_backward,
@@ -44,15 +45,15 @@ def test_embedding_matches_one_hot_and_scatter_add(threads, shape, V, D, dtype, 
     w = rng.standard_normal((V, D)).astype(dtype)
     out, cache = embedding_forward(ids, w)
     assert out.shape == shape + (D,) and out.dtype == dtype
-    np.testing.assert_array_equal(out, ref.embedding_forward(ids, w))     # one_hot(ids) @ w
+    np.testing.assert_array_equal(out, ref_embed.embedding_forward(ids, w))  # one_hot(ids) @ w
     np.testing.assert_array_equal(out, w[ids])
     dout = rng.standard_normal(shape + (D,)).astype(dtype)
     dw = embedding_backward(dout, cache)
     assert dw.shape == (V, D) and dw.dtype == dtype
-    want = ref.embedding_backward(dout.astype(np.float64), ids, V)
+    want = ref_embed.embedding_backward(dout.astype(np.float64), ids, V)
     np.testing.assert_allclose(dw, want, rtol=1e-12 if dtype == np.float64 else 1e-6,
                                atol=1e-12 if dtype == np.float64 else 1e-6)
-    np.testing.assert_allclose(dw, ref.one_hot(ids, V).reshape(-1, V).T @ dout.reshape(-1, D),
+    np.testing.assert_allclose(dw, ref_embed.one_hot(ids, V).reshape(-1, V).T @ dout.reshape(-1, D),
                                rtol=1e-5, atol=1e-5)
 
 
@@ -150,12 +151,12 @@ def test_dropout_matches_numpy(threads, shape, p, dtype):
     assert out.shape == shape and out.dtype == dtype
     # x * (1 / (1 - p)) vs x / (1 - p): two roundings, up to 2 ulp apart
     rtol = 2.5e-16 * 2 if dtype == np.float64 else 1.2e-7 * 2
-    np.testing.assert_allclose(out, ref.dropout_forward(x, p, u), rtol=rtol, atol=0)
+    np.testing.assert_allclose(out, ref_dense.dropout_forward(x, p, u), rtol=rtol, atol=0)
     np.testing.assert_array_equal(out == 0, (u < p) | (x == 0))
     dout = rng.standard_normal(shape).astype(dtype)
     dx = dropout_backward(dout, cache)
     assert dx.dtype == dtype
-    np.testing.assert_allclose(dx, ref.dropout_backward(dout, p, u), rtol=rtol, atol=0)
+    np.testing.assert_allclose(dx, ref_dense.dropout_backward(dout, p, u), rtol=rtol, atol=0)
 
 
 @pytest.mark.parametrize("u_dtype", [np.float64, np.float32])
@@ -223,10 +224,10 @@ def test_dropout_non_contiguous():
     x = rng.standard_normal((5, 4)).T
     u = rng.random((5, 4)).T
     out, cache = dropout_forward(x, 0.4, u)
-    np.testing.assert_allclose(out, ref.dropout_forward(x, 0.4, u), rtol=1e-15)
+    np.testing.assert_allclose(out, ref_dense.dropout_forward(x, 0.4, u), rtol=1e-15)
     dout = rng.standard_normal((5, 4)).T
     np.testing.assert_allclose(dropout_backward(dout, cache),
-                               ref.dropout_backward(dout, 0.4, u), rtol=1e-15)
+                               ref_dense.dropout_backward(dout, 0.4, u), rtol=1e-15)
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, float("nan"), float("inf")])

@@ -6,7 +6,7 @@ with avgpool2d over the whole image, and input validation."""
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_conv as ref
 from gradcheck import RTOL, assert_close, check_grad, grid, numeric_grad_array
 from nnlab.kernels.pool import (avgpool2d_backward, avgpool2d_forward, global_avgpool_backward,
                                 global_avgpool_forward)

@@ -16,7 +16,7 @@ three entries of 1e-6..3e-6 that agree to 1e-12.
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_recurrent as ref
 from gradcheck import assert_close, check_smooth, grid, numba_threads, smooth_grad_array
 from nnlab.kernels import (
     lstm_backward,

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_recurrent as ref
 from gradcheck import assert_close
 from nnlab.kernels import (
     lstm_backward,

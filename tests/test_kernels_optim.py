@@ -16,7 +16,7 @@ a double; v, and the step through sqrt(v), carry that systematic 1.3e-5 /
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_optim as ref
 from nnlab.kernels.optim import adam_step, sgd_step
 
 DTYPES = [np.float64, np.float32]

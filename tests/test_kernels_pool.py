@@ -16,7 +16,7 @@ far below the 1e-6 tolerance).
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_conv as ref
 from gradcheck import RTOL, assert_close, check_grad, grid, numeric_grad_array
 from nnlab.kernels import maxpool2d_backward, maxpool2d_forward
 from nnlab.kernels.pool import avgpool2d_backward, avgpool2d_forward

@@ -12,7 +12,7 @@ are exact, with weights scaled by 0.5 so that tanh is not saturated.
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_recurrent as ref
 from gradcheck import assert_close, check_smooth, grid, numba_threads, smooth_grad_array
 from nnlab.kernels import (
     rnn_backward,

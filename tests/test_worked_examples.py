@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import reference as ref
+import reference_conv as ref
 from nnlab.kernels import (
     conv2d_backward,
     conv2d_forward,
