@@ -13,9 +13,11 @@ from .output import dumps, require_stdout
 @click.argument("textfile", required=False, type=click.Path(dir_okay=True, allow_dash=True))
 @data_option
 @download_option
+@click.option("--beam", type=click.IntRange(min=1), default=1, show_default=True,
+              help="seq2seq: beam search over this many hypotheses (1: greedy).")
 @json_option
 @threads_option
-def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
+def eval_cmd(checkpoint, textfile, data_dir, download, beam, as_json):
     """Evaluate CHECKPOINT on its test data.
 
     For a CNN: test accuracy and loss, per-class precision and recall, and
@@ -23,6 +25,10 @@ def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
 
     For a character model: the loss in nats and bits per character and the
     perplexity, on the checkpoint's own validation text or on TEXTFILE.
+
+    For a classifier, tagger or seq2seq model, on TEXTFILE, a FILE.tsv of
+    pairs: accuracy with per-class (per-tag) precision and recall, or
+    exact-match accuracy with character and word error rates.
     """
     from nnlab.nn.checkpoint import CheckpointError, load_checkpoint
 
@@ -41,6 +47,13 @@ def eval_cmd(checkpoint, textfile, data_dir, download, as_json):
                                    "classifiers: give a TEXTFILE to evaluate it on")
         results = _eval_charlm(checkpoint, meta, arrays, textfile)
         printer = _print_charlm
+    elif meta["kind"] in ("classifier", "tagger", "seq2seq"):
+        from .eval_seq import evaluate, show
+
+        if data_dir is not None:
+            raise click.UsageError(f"{checkpoint} is a {meta['kind']}; --data is for image "
+                                   "classifiers: give the FILE.tsv to evaluate it on")
+        results, printer = evaluate(checkpoint, meta, arrays, textfile, beam), show
     else:
         raise CheckpointError(f"{checkpoint} holds a {meta['kind']!r} model, which eval does not know")
     if as_json:

@@ -45,6 +45,10 @@ COMMANDS = {
     "sample": ("nnlab.cli.sample", "sample"),
     "train-cnn": ("nnlab.cli.train_cnn", "train_cnn"),
     "eval": ("nnlab.cli.eval", "eval_cmd"),
+    "train-classifier": ("nnlab.cli.train_classifier", "train_classifier"),
+    "train-tagger": ("nnlab.cli.train_tagger", "train_tagger"),
+    "train-seq2seq": ("nnlab.cli.train_seq2seq", "train_seq2seq"),
+    "predict": ("nnlab.cli.predict", "predict"),
     "warmup": ("nnlab.cli.warmup", "warmup"),
 }
 

@@ -171,3 +171,21 @@ def download_progress():
             progress.update(tasks[name], completed=done, total=total)
 
         yield update
+
+
+class SeqProgress(LMProgress):
+    """LMProgress, with the sequence trainers' validation figure (accuracy
+    or exact match) on each validation line."""
+
+    def __call__(self, event, info):
+        if event != "validation":
+            return super().__call__(event, info)
+        text = (f"step {info['step']:,}/{info['total']:,}  epoch {info['epoch']:.2f}  "
+                f"train loss {info['train_loss']:.4f}")
+        if info["val_loss"] is not None:
+            text += f"  val loss {info['val_loss']:.4f}"
+            for key, name in (("accuracy", "acc"), ("exact_match", "exact")):
+                if info.get(key) is not None:
+                    text += f"  val {name} {info[key]:.2%}"
+            text += "  (best)" if info["best"] else ""
+        self.line(text + f"  {info['seconds']:.0f}s")

@@ -88,3 +88,30 @@ class LMArch(_Arch):
         from .charlm import CharLM
 
         return CharLM(**self.args())
+
+
+@dataclass(frozen=True)
+class SeqArch(_Arch):
+    """The networks of nn/seqnets.py: name is classifier, tagger or seq2seq."""
+    name: str = "classifier"
+    src_vocab: int = arg(None, "vocab")   # source characters
+    tgt_vocab: int = arg(None, "vocab")   # classes, tags, or target tokens with the markers
+    cell: str = arg("lstm", "str")
+    hidden: int = arg(128, "size")
+    layers: int = arg(1, "size")
+    embed: int = arg(32, "count")
+    dropout: float = arg(0.0, "float")
+    bidirectional: bool | None = arg(None, "bool")  # tagger only
+
+    def build(self):
+        from .seqnets import Classifier, Seq2Seq, Tagger
+
+        common = dict(cell=self.cell, hidden=self.hidden, layers=self.layers,
+                      embed=self.embed, dropout=self.dropout)
+        if self.name == "tagger":
+            return Tagger(self.src_vocab, self.tgt_vocab, bidirectional=bool(self.bidirectional),
+                          **common)
+        make = {"classifier": Classifier, "seq2seq": Seq2Seq}.get(self.name)
+        if make is None:
+            raise ValueError(f"unknown network {self.name!r} (known: classifier, tagger, seq2seq)")
+        return make(self.src_vocab, self.tgt_vocab, **common)

@@ -24,8 +24,9 @@ import numpy as np
 from nnlab import kernels as K
 
 from .arrays import load_arrays
+from .recurrent_stack import CELLS, RecurrentStack
 
-CELLS = ("lstm", "rnn")
+__all__ = ["CELLS", "CharLM", "clip_grad_norm"]
 
 
 class CharLM:
@@ -33,26 +34,12 @@ class CharLM:
                  embed=0, dtype=np.float32):
         """embed: the embedding's width D, or 0 for one-hot input (the
         default here, so that checkpoints from before embeddings rebuild)."""
-        if cell not in CELLS:
-            raise ValueError(f"unknown cell {cell!r} (known: lstm, rnn)")
-        if vocab_size < 1 or hidden < 1 or layers < 1:
-            raise ValueError("vocab_size, hidden and layers must be at least 1")
-        if embed < 0:
-            raise ValueError(f"embed must be 0 (one-hot input) or more, got {embed}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.V, self.cell, self.H, self.L = int(vocab_size), cell, int(hidden), int(layers)
-        self.dropout, self.D = float(dropout), int(embed)
-        self.G = 4 * self.H if cell == "lstm" else self.H
-        self.dtype = np.dtype(dtype)
         self.params = {}
-        if self.D:
-            self.params["emb"] = np.zeros((self.V, self.D), self.dtype)
-        for l in range(self.L):
-            rows = (self.D or self.V) if l == 0 else self.H
-            self.params[f"l{l}.Wx"] = np.zeros((rows, self.G), self.dtype)
-            self.params[f"l{l}.Wh"] = np.zeros((self.H, self.G), self.dtype)
-            self.params[f"l{l}.b"] = np.zeros(self.G, self.dtype)
+        self.stack = RecurrentStack(self.params, "", vocab_size, cell, hidden, layers, embed,
+                                    dropout, dtype)
+        st = self.stack
+        self.V, self.cell, self.H, self.L = st.V, st.cell, st.H, st.L
+        self.dropout, self.D, self.G, self.dtype = st.dropout, st.D, st.G, st.dtype
         self.params["out.w"] = np.zeros((self.H, self.V), self.dtype)
         self.params["out.b"] = np.zeros(self.V, self.dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -85,86 +72,42 @@ class CharLM:
         1.581 against 1.646, Python source (examples/python_corpus.py) 1.290
         against 1.383; these with the forget biases then set to 1, 1.641 and
         1.356. The forget bias of 1 is the one habit that hurt here."""
+        # The stack's weights first, then the projection: the order the
+        # draws were always made in, so that a seed gives the same model.
+        self.stack.init(rng)
         k = 1.0 / math.sqrt(self.H)
-        for name, p in self.params.items():
-            if name == "emb":
-                p[...] = rng.standard_normal(p.shape).astype(self.dtype)
-            elif name.endswith(".b") and name != "out.b":
-                p[...] = (rng.uniform(-k, k, p.shape) + rng.uniform(-k, k, p.shape)).astype(self.dtype)
-            else:
-                p[...] = rng.uniform(-k, k, p.shape).astype(self.dtype)
+        for name in ("out.w", "out.b"):
+            p = self.params[name]
+            p[...] = rng.uniform(-k, k, p.shape).astype(self.dtype)
         return self
 
     def input_table(self):
         """(V, G): layer 0's input projection of each character, the row that
         its one-hot vector or its embedding contributes (for sampling)."""
-        P = self.params
-        return P["emb"] @ P["l0.Wx"] if self.D else P["l0.Wx"]
+        return self.stack.input_table()
 
     def zero_state(self, n):
-        parts = 2 if self.cell == "lstm" else 1
-        return [tuple(np.zeros((n, self.H), self.dtype) for _ in range(parts))
-                for _ in range(self.L)]
+        return self.stack.zero_state(n)
 
     def forward(self, tokens, state, train=False, rng=None):
         """tokens: (T, N) ids. Returns logits: (T * N, V), rows in time-major
         order, and the state after the last step."""
         T, N = tokens.shape
-        P = self.params
-        tape = []
-        new_state = []
-        inp = None
-        for l in range(self.L):
-            if l == 0 and self.D:
-                xw, emb = K.embed_project_forward(tokens, P["emb"], P["l0.Wx"])
-            elif l == 0:
-                xw, emb = K.embedding_forward(tokens, P["l0.Wx"])
-            else:
-                xw = K.matmul(inp.reshape(T * N, self.H), P[f"l{l}.Wx"]).reshape(T, N, self.G)
-                emb = None
-            xw += P[f"l{l}.b"]
-            if self.cell == "lstm":
-                h, cache = K.lstm_recurrence_forward(xw, state[l][0], state[l][1], P[f"l{l}.Wh"])
-                new_state.append((h[-1].copy(), cache.c_last.copy()))
-            else:
-                h, cache = K.rnn_recurrence_forward(xw, state[l][0], P[f"l{l}.Wh"])
-                new_state.append((h[-1].copy(),))
-            drop = None
-            if train and self.dropout > 0:
-                h, drop = K.dropout_forward(h, self.dropout, rng.random(h.shape, dtype=np.float32))
-            tape.append((inp, emb, cache, drop))
-            inp = h
-        top = inp.reshape(T * N, self.H)
-        logits = K.matmul(top, P["out.w"])
-        logits += P["out.b"]
-        self._tape = (T, N, tape, top)
+        h, new_state = self.stack.forward(tokens, state, train, rng)
+        top = h.reshape(T * N, self.H)
+        logits = K.matmul(top, self.params["out.w"])
+        logits += self.params["out.b"]
+        self._tape = (T, N, top)
         return logits, new_state
 
     def backward(self, dlogits):
         """Fills ``grads`` from dlogits: (T * N, V), the gradient of the loss."""
-        T, N, tape, top = self._tape
+        T, N, top = self._tape
         P, G = self.params, self.grads
         G["out.w"][...] = K.matmul_tn(top, dlogits)
         G["out.b"][...] = dlogits.sum(axis=0)
-        dinp = K.matmul(dlogits, np.ascontiguousarray(P["out.w"].T)).reshape(T, N, self.H)
-        for l in range(self.L - 1, -1, -1):
-            inp, emb, cache, drop = tape[l]
-            if drop is not None:
-                dinp = K.dropout_backward(dinp, drop)
-            if self.cell == "lstm":
-                dxw, _, _, dWh = K.lstm_recurrence_backward(dinp, cache)
-            else:
-                dxw, _, dWh = K.rnn_recurrence_backward(dinp, cache)
-            G[f"l{l}.Wh"][...] = dWh
-            dxw2 = dxw.reshape(T * N, self.G)
-            G[f"l{l}.b"][...] = dxw2.sum(axis=0)
-            if l == 0 and self.D:
-                G["emb"][...], G["l0.Wx"][...] = K.embed_project_backward(dxw, emb)
-            elif l == 0:
-                G["l0.Wx"][...] = K.embedding_backward(dxw, emb)
-            else:
-                G[f"l{l}.Wx"][...] = K.matmul_tn(inp.reshape(T * N, self.H), dxw2)
-                dinp = K.matmul(dxw2, np.ascontiguousarray(P[f"l{l}.Wx"].T)).reshape(T, N, self.H)
+        dtop = K.matmul(dlogits, np.ascontiguousarray(P["out.w"].T)).reshape(T, N, self.H)
+        self.stack.backward(dtop, G)
         self._tape = None
 
     def load_params(self, arrays):

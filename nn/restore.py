@@ -154,3 +154,29 @@ def lm_validation_ids(meta, arrays, path="checkpoint"):
         return None
     return ids_array(ids, len(Meta(meta, path).get("vocab", "str")), "data/val",
                      lambda what: CheckpointError(f"{path} is damaged: {what}"))
+
+
+def seq_model(meta, arrays, path="checkpoint"):
+    """(model, source tokens, target tokens) of a classifier, tagger or
+    seq2seq checkpoint (nn/seqnets.py)."""
+    from .archs import SeqArch
+
+    m = Meta(meta, path)
+    arch = SeqArch.read(m)
+    src, tgt = m.get("src_tokens", "list"), m.get("tgt_tokens", "list")
+    for key, tokens, size in (("src_tokens", src, arch.src_vocab),
+                              ("tgt_tokens", tgt, arch.tgt_vocab)):
+        if (len(tokens) != size or not all(isinstance(t, str) and t for t in tokens)
+                or len(set(tokens)) != len(tokens)):
+            raise m.bad(key, "does not match the model's vocabulary")
+    if arch.cell not in CELLS:
+        raise m.bad("arch.args.cell", f"must be one of {', '.join(CELLS)}")
+    if not 0 <= arch.dropout < 1:
+        raise m.bad("arch.args.dropout", "must be in [0, 1)")
+    check_finite(arrays, path)
+    _check_lm_fits(path, {"vocab_size": max(arch.src_vocab, arch.tgt_vocab), "cell": arch.cell,
+                          "hidden": arch.hidden, "layers": 2 * arch.layers,
+                          "embed": arch.embed}, 2)
+    model = _build(path, arch.build)
+    _build(path, lambda: model.load_params(split_arrays(arrays, "params")))
+    return model, src, tgt

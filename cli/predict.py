@@ -1,0 +1,86 @@
+"""nnlab predict: run a classifier, tagger or seq2seq checkpoint on text."""
+
+import sys
+
+import click
+
+from .options import json_option, threads_option
+from .output import dumps, require_stdout
+
+KINDS = ("classifier", "tagger", "seq2seq")
+CHUNK = 256  # lines predicted together from a pipe: batches for speed, still streaming
+
+
+@click.command("predict")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("texts", nargs=-1)
+@click.option("--beam", type=click.IntRange(min=1), default=1, show_default=True,
+              help="seq2seq: beam search over this many hypotheses (1: greedy).")
+@json_option
+@threads_option
+def predict(checkpoint, texts, beam, as_json):
+    """Predict for each TEXT, or for each line of stdin when no TEXT is given.
+
+    One result per line, streamed: the label (and its probability) for a
+    classifier, the tags for a tagger, the output for a seq2seq model. A line
+    holding a tab is taken up to it, so `cut -f1` is optional. --json prints
+    one JSON object per line.
+    """
+    from nnlab.data.seqtask import Tokens, join_target
+    from nnlab.nn.checkpoint import CheckpointError, load_checkpoint
+    from nnlab.nn.restore import seq_model
+    from nnlab.nn.seq_predict import predict as run
+
+    require_stdout("the predictions")
+    meta, arrays = load_checkpoint(checkpoint)
+    kind = meta.get("kind")
+    if kind not in KINDS:
+        raise CheckpointError(f"{checkpoint} is a {kind} checkpoint; predict takes a "
+                              f"{', '.join(KINDS[:-1])} or {KINDS[-1]} model")
+    if beam > 1 and kind != "seq2seq":
+        raise click.BadParameter(f"applies to seq2seq models only, and {checkpoint} is a "
+                                 f"{kind}", param_hint="--beam")
+    model, src_tokens, tgt_tokens = seq_model(meta, arrays, checkpoint)
+    src, tgt = Tokens(src_tokens), Tokens(tgt_tokens)
+    split = meta.get("config", {}).get("target_split", "chars")
+
+    def show(text, result):
+        if kind == "classifier":
+            label, p = tgt.tokens[result[0]], result[1]
+            return ({"input": text, "label": label, "probability": p} if as_json
+                    else f"{label}\t{p:.4f}")
+        if kind == "tagger":
+            tags = "".join(tgt.decode(result))
+            return {"input": text, "tags": tags} if as_json else tags
+        output = join_target(tgt.decode(result), split)
+        return {"input": text, "output": output} if as_json else output
+
+    def emit(numbered):
+        seqs = []
+        for n, text in numbered:
+            where = f"TEXT {n}" if texts else f"stdin, line {n}"
+            if not text:
+                raise click.UsageError(f"{where} is empty; give some text to predict for")
+            seqs.append(src.encode(text, where))
+        for (_, text), result in zip(numbered, run(kind, model, seqs, beam)):
+            shown = show(text, result)
+            click.echo(dumps(shown) if as_json else shown)
+        sys.stdout.flush()
+
+    if texts:
+        emit(list(enumerate(texts, 1)))
+        return
+    batch = []
+    interactive = sys.stdin.isatty()
+    for number, line in enumerate(sys.stdin, 1):
+        line = line.rstrip("\r\n").split("\t", 1)[0]
+        if number == 1:
+            line = line.lstrip("\ufeff")  # a byte-order mark, as Windows editors write
+        if not line:
+            continue  # blank lines give no result
+        batch.append((number, line))
+        if interactive or len(batch) >= CHUNK:
+            emit(batch)
+            batch = []
+    if batch:
+        emit(batch)
