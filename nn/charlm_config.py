@@ -5,6 +5,9 @@ written here and nowhere else. Kept free of numpy, since --help reads it."""
 from dataclasses import dataclass
 
 from .fields import option, seed_option, time_limit_option
+from .recipe_options import (cell_option, clip_option, epochs_option, eval_every_option,
+                             lr_option, min_lr_frac_option, steps_option, steps_or_epochs,
+                             warmup_option, weight_decay_option)
 
 # The characters a validation scores unless --val-chars says otherwise. All
 # of Tiny Shakespeare's split (111,539), so its results stay comparable;
@@ -19,8 +22,7 @@ DEFAULT_VAL_CHARS = 200_000
 
 @dataclass
 class CharLMConfig:
-    cell: str = option("lstm", "LSTM or vanilla RNN cells.", choices=("lstm", "rnn"),
-                       fixed=True)
+    cell: str = cell_option()
     hidden: int = option(256, "Units per layer.", check="positive", fixed=True)
     layers: int = option(2, "Stacked recurrent layers.", check="positive", fixed=True)
     dropout: float = option(0.1, "Dropout after each recurrent layer, while training.",
@@ -36,16 +38,11 @@ class CharLMConfig:
                           check="positive", fixed=True)
     batch_size: int = option(32, "Parallel streams of text per step.", check="positive",
                              fixed=True)
-    lr: float = option(5e-3, "Peak learning rate (Adam), decayed along a cosine to "
-                             "--min-lr-frac of it.", check="above0")
-    min_lr_frac: float = option(0.1, "Where the cosine decay ends, as a fraction of --lr.",
-                                check="unit")
-    warmup_steps: int = option(0, "Steps of linear learning-rate warm-up.", check="count",
-                               flag="--warmup")
-    weight_decay: float = option(0.0, "Decoupled (AdamW) decay of the weight matrices.",
-                                 check="nonneg")
-    clip: float = option(5.0, "Bound on the gradients' global norm (0: no clipping).",
-                         check="nonneg")
+    lr: float = lr_option(5e-3)
+    min_lr_frac: float = min_lr_frac_option(0.1)
+    warmup_steps: int = warmup_option()
+    weight_decay: float = weight_decay_option()
+    clip: float = clip_option()
     val_frac: float = option(0.1, "Fraction of the text, from its end, held out for "
                                   "validation.", check="fraction", fixed=True)
     # Fixed: a best validation loss must compare with the next ones. Before
@@ -54,22 +51,13 @@ class CharLMConfig:
                             "of the validation split, the same at every validation (0: all of "
                             "it). Bounds the time a validation takes on a big text.",
                             check="count", fixed=True, legacy=0)
-    eval_every: int = option(0, "Steps between validations and checkpoints.", check="positive",
-                             shown="a tenth of the run, at most 500")
-    steps: int = option(0, "Stop after this many steps (in total, when resuming).",
-                        check="positive", shown="")
-    epochs: float = option(0.0, "Stop after this many passes over the text.", check="above0",
-                           shown="10, and at least 300 steps")
+    eval_every: int = eval_every_option()
+    steps: int = steps_option()
+    epochs: float = epochs_option("the text")
     time_limit: float = time_limit_option(
         "Stop after this many seconds (in total, when resuming), validations included: "
         "training stops in time for the last validation, and one still running at the limit "
         "is stopped; the learning rate decays by then even if --steps would run longer.")
     seed: int = seed_option()
 
-    def on_resume(self, given):
-        """A resumed run told only --steps (or only --epochs) stops by that
-        alone, not by the total the checkpoint also had."""
-        if "steps" in given and "epochs" not in given:
-            self.epochs = 0
-        if "epochs" in given and "steps" not in given:
-            self.steps = 0
+    on_resume = steps_or_epochs

@@ -6,15 +6,14 @@ calls and prints."""
 
 import os
 
-from .checkpoint import load_checkpoint
 from .charlm_config import CharLMConfig
 from .fits import check_fits
 from .footprint import lm_footprint
 from .archs import LMArch
 from .meta import Meta
-from .restore import check_resumable
 from .runs import UsageProblem
-from .settings import check_time_left, check_warmup, new_config, resumed_config
+from .settings import (check_time_left, check_warmup, new_config, resume_settings,
+                       resumed_file)
 from .train_charlm import CharLMTrainer, run_shape
 
 
@@ -27,14 +26,8 @@ def lm_settings(file, given, resume=None):
         if file is None:
             raise UsageProblem("missing FILE: the text to learn from (- for stdin)")
         return new_config(CharLMConfig, given), file, None
-    meta, arrays = load_checkpoint(resume, kind="charlm")
-    check_resumable(meta, arrays, resume)
-    m = Meta(meta, resume)
-    config = resumed_config(CharLMConfig, m, given)
-    file = file or m.section("corpus", {}).get("path", "str?", None)
-    if not file or file == "-":
-        raise UsageProblem("give the text FILE to resume training on")
-    return config, file, (meta, arrays)
+    config, m, checkpoint = resume_settings(CharLMConfig, "charlm", resume, given)
+    return config, resumed_file(m, file, "text FILE"), checkpoint
 
 
 def build_lm(config, given, file, text, vocab, notes, resume=None, checkpoint=None):

@@ -5,13 +5,11 @@ the pairs (data/tsv.py, data/seqtask.py), the trainer."""
 
 import os
 
-from .checkpoint import load_checkpoint
 from .fits import check_fits
-from .meta import Meta
-from .restore import check_resumable
 from .runs import UsageProblem
 from .seq_config import ClassifierConfig, Seq2SeqConfig, TaggerConfig
-from .settings import check_time_left, check_warmup, new_config, resumed_config
+from .settings import (check_time_left, check_warmup, new_config, resume_settings,
+                       resumed_file)
 from .train_seq import SeqTrainer
 
 CONFIGS = {"classifier": ClassifierConfig, "tagger": TaggerConfig, "seq2seq": Seq2SeqConfig}
@@ -26,15 +24,9 @@ def seq_settings(kind, file, given, resume=None):
         if file is None:
             raise UsageProblem("missing FILE: the tab-separated pairs to learn from (- for stdin)")
         return new_config(cls, given), file, None, None
-    meta, arrays = load_checkpoint(resume, kind=kind)
-    check_resumable(meta, arrays, resume)
-    m = Meta(meta, resume)
-    config = resumed_config(cls, m, given)
-    file = file or m.section("corpus", {}).get("path", "str?", None)
-    if not file or file == "-":
-        raise UsageProblem("give the FILE of pairs to resume training on")
+    config, m, checkpoint = resume_settings(cls, kind, resume, given)
     tokens = m.get("src_tokens", "list"), m.get("tgt_tokens", "list")
-    return config, file, (meta, arrays), tokens
+    return config, resumed_file(m, file, "FILE of pairs"), checkpoint, tokens
 
 
 def build_seq(kind, config, given, file, train, val, src_tokens, tgt_tokens, resume=None,

@@ -6,7 +6,7 @@ default never overrides what a checkpoint holds."""
 from dataclasses import fields, replace
 
 from .fields import fixed_fields, flag_of, meta
-from .meta import config_from
+from .meta import Meta, config_from
 from .runs import ResumeConflict, UsageProblem
 
 
@@ -35,6 +35,27 @@ def resumed_config(cls, m, given):
         config.on_resume(set(given))
     check_applies(config, given)
     return config
+
+
+def resume_settings(cls, kind, resume, given):
+    """(config, Meta, (meta, arrays)) of a run resuming checkpoint
+    ``resume`` of ``kind``, refused if it cannot be trained further."""
+    from .checkpoint import load_checkpoint
+    from .restore import check_resumable
+
+    meta, arrays = load_checkpoint(resume, kind=kind)
+    check_resumable(meta, arrays, resume)
+    m = Meta(meta, resume)
+    return resumed_config(cls, m, given), m, (meta, arrays)
+
+
+def resumed_file(m, file, what):
+    """The data a resumed run trains on: ``file``, else the checkpoint's own
+    (stdin cannot be read again, so it must be given)."""
+    file = file or m.section("corpus", {}).get("path", "str?", None)
+    if not file or file == "-":
+        raise UsageProblem(f"give the {what} to resume training on")
+    return file
 
 
 def check_applies(config, given):

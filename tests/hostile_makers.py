@@ -27,6 +27,7 @@ POEM = "hello world, hello there\n" * 20  # 11 characters, 500 of them
 # Small models and runs, so that a row which wrongly starts training ends fast.
 LM_TRAIN = ("--hidden", "8", "--layers", "1", "--batch-size", "2", "--seq-len", "8",
             "--steps", "2")
+SEQ_TRAIN = ("--hidden", "4", "--layers", "1", "--embed", "2", "--batch-size", "4", "--steps", "2")
 CNN_TRAIN = ("--data", "{data}", "--no-download", "--epochs", "1", "--batch-size", "32")
 LM_RESUME = ("train-charlm", "--resume", "{w}/bad.npz", "--steps", "4")
 CNN_RESUME = ("train-cnn", "--resume", "{w}/bad.npz", "--data", "{data}", "--no-download",
@@ -48,6 +49,9 @@ class Base:
     poem: Path   # the language model's corpus
     lm: Path     # a valid charlm checkpoint trained on the poem
     cnn: Path    # a valid cnn checkpoint trained on data
+    pairs: Path = None   # word<TAB>label lines
+    clf: Path = None     # a classifier trained on them
+    s2s: Path = None     # a seq2seq model trained on word<TAB>reversed word
 
 
 def make_base(folder):
@@ -59,7 +63,15 @@ def make_base(folder):
     assert trained.exit_code == 0, trained.output
     trained = invoke(["train-cnn", *[a.format(data=data) for a in CNN_TRAIN], "--out", cnn])
     assert trained.exit_code == 0, trained.output
-    return Base(folder, data, poem, lm, cnn)
+    words = ["abc", "bca", "cab", "aab", "bba", "ccb"] * 5
+    pairs, rev = folder / "pairs.tsv", folder / "rev.tsv"
+    pairs.write_text("".join(f"{w}\t{w[0]}\n" for w in words))
+    rev.write_text("".join(f"{w}\t{w[::-1]}\n" for w in words))
+    clf, s2s = folder / "clf.npz", folder / "s2s.npz"
+    for command, tsv, out in (("train-classifier", pairs, clf), ("train-seq2seq", rev, s2s)):
+        trained = invoke([command, tsv, *SEQ_TRAIN, "--out", out])
+        assert trained.exit_code == 0, trained.output
+    return Base(folder, data, poem, lm, cnn, pairs, clf, s2s)
 
 
 

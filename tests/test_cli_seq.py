@@ -84,6 +84,7 @@ def test_tagger_learns_case(tmp_path):
 
 
 @pytest.mark.parametrize("kind, task", [("seq2seq", seqtasks.sorting),
+                                        ("seq2seq", seqtasks.addition),
                                         ("tagger", seqtasks.case_tags),
                                         ("classifier", seqtasks.first_letter)])
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path, kind, task):
@@ -119,6 +120,17 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, kind, task):
     def timeless(history):
         return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
     assert timeless(resumed.history) == timeless(whole.history)
+
+
+def test_a_tsv_with_a_bom_and_crlf_line_ends_trains(tmp_path):
+    pairs = seqtasks.first_letter(60, seqtasks.rng(4))
+    path = tmp_path / "win.tsv"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(f"{a}\t{b}\r\n" for a, b in pairs).encode())
+    out = tmp_path / "w.npz"
+    ok(run("train-classifier", path, *SMALL, "--steps", 5, "--out", out))
+    meta, _ = load_checkpoint(out)
+    # Neither the mark nor the carriage returns became characters or labels.
+    assert "\ufeff" not in "".join(meta["src_tokens"]) and meta["tgt_tokens"] == list("abcd")
 
 
 @pytest.mark.parametrize("body, fragment", [

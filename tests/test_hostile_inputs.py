@@ -20,7 +20,8 @@ tests/hostile_rows_meta.py; the rows of issue 12 ("never destroy a user's
 file, never hang on hostile input") are below, and those of its later items
 (sizes beyond memory, wrong datasets, options that did nothing) in
 tests/hostile_rows_limits.py, and those of the second hostile-input pass in
-tests/hostile_rows_pass2.py. ``memory``
+tests/hostile_rows_pass2.py, and those of the sequence commands in
+tests/hostile_rows_seq.py. ``memory``
 makes the machine claim that many bytes available, so that /dev/zero
 fails after a few MB on any machine. Cases that need a real process (a
 closed pipe, a closed stdout) or that must succeed have tests of their own
@@ -39,6 +40,7 @@ import hostile_rows_files
 import hostile_rows_limits
 import hostile_rows_meta
 import hostile_rows_pass2
+import hostile_rows_seq
 from hostile import Case, params, run_case
 from hostile_makers import (CNN_RESUME, CNN_TRAIN, LM_RESUME, LM_TRAIN, char_device, checkpoint,
                             checkpoint_bytes, copy_of, dataset, drop_optimizer, filled_weights,
@@ -160,13 +162,14 @@ ISSUE_12 = [
 ]
 
 CASES = (hostile_rows_files.CASES + hostile_rows_meta.CASES + ISSUE_12 + hostile_rows_limits.CASES
-         + hostile_rows_pass2.CASES)
+         + hostile_rows_pass2.CASES + hostile_rows_seq.CASES)
 
 
 def test_the_table_is_big_enough():
     assert len(CASES) >= 30
     commands = {c.argv[0] for c in CASES}
-    assert commands >= {"train-charlm", "train-cnn", "sample", "eval"}
+    assert commands >= {"train-charlm", "train-cnn", "sample", "eval", "train-classifier",
+                        "train-tagger", "train-seq2seq", "predict"}
 
 
 @pytest.mark.parametrize("case", params(CASES))
