@@ -8,7 +8,9 @@ None: click.echo then prints nothing, and sys.stdout.buffer fails.
 
 import json
 import math
+import os
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -34,3 +36,17 @@ def require_stdout(what):
     if sys.stdout is None:
         raise click.ClickException(f"stdout is closed, and {what} goes there; redirect it to a "
                                    "file (> out.txt) or a pipe instead of closing it")
+
+
+@contextmanager
+def reader_may_leave():
+    """Ends the command quietly (exit 141, as a shell reports SIGPIPE) when
+    the reader of stdout goes away (``| head``), as a pipeline expects."""
+    try:
+        yield
+    except BrokenPipeError:
+        # Python flushes stdout again at exit; pointing it at /dev/null
+        # keeps that from printing a second error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)

@@ -5,7 +5,7 @@ import sys
 import click
 
 from .options import json_option, threads_option
-from .output import dumps, require_stdout
+from .output import dumps, reader_may_leave, require_stdout
 
 KINDS = ("classifier", "tagger", "seq2seq")
 CHUNK = 256  # lines predicted together from a pipe: batches for speed, still streaming
@@ -67,9 +67,16 @@ def predict(checkpoint, texts, beam, as_json):
             click.echo(dumps(shown) if as_json else shown)
         sys.stdout.flush()
 
-    if texts:
-        emit(list(enumerate(texts, 1)))
-        return
+    with reader_may_leave():
+        if texts:
+            emit(list(enumerate(texts, 1)))
+        else:
+            stream(emit)
+
+
+def stream(emit):
+    """Predicts for the lines of stdin: a line at a time from a terminal,
+    CHUNK at a time from a pipe."""
     batch = []
     interactive = sys.stdin.isatty()
     for number, line in enumerate(sys.stdin, 1):

@@ -1,12 +1,11 @@
 """nnlab sample: text from a character-level language model, streamed."""
 
-import os
 import sys
 
 import click
 
 from .options import positive_float, seed_option, threads_option
-from .output import require_stdout
+from .output import reader_may_leave, require_stdout
 
 
 def nonnegative_int(ctx, param, value):
@@ -71,7 +70,7 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
     # A person watching wants each character at once; a pipe wants fewer writes.
     chunk = 1 if out.isatty() else 256
     last = shown[-1:] or prime[-1:]
-    try:
+    with reader_may_leave():
         out.write(shown.encode("utf-8"))
         done = 0
         while done < length:
@@ -88,8 +87,3 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
         if out.isatty() and last != "\n":
             out.write(b"\n")
         out.flush()
-    except BrokenPipeError:
-        # The reader has gone (| head): stop quietly, as a pipeline expects.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(141)

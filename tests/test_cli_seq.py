@@ -142,3 +142,19 @@ def test_bad_tsv_is_one_line(tmp_path, body, fragment):
     path.write_bytes(body)
     assert_clean_failure(run("train-classifier", path, "--steps", 3, "--out",
                              tmp_path / "o.npz"), 1, "bad.tsv", fragment)
+
+
+def test_predict_into_a_closed_pipe(reversal):
+    """`... | nnlab predict CKPT | head -n 1`: the first result, then a quiet
+    exit (141, as for SIGPIPE) once head has gone, with no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    _, _, out, _ = reversal
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    cmd = (f"set -o pipefail; yes abc | head -n 20000 | {sys.executable} -m nnlab.cli.main "
+           f"predict {out} | head -n 1")
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, timeout=300, env=env)
+    assert proc.stdout == b"cba\n"
+    assert proc.returncode == 141 and proc.stderr == b"", proc.stderr.decode()
