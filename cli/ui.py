@@ -115,7 +115,7 @@ class LMProgress(TrainProgress):
             self.task = self.progress.add_task("training", total=info["total"],
                                                completed=info["done"], stats="")
         elif event == "step" and self.task is not None:
-            stats = f"loss {info['loss']:.4f}  {info['tokens_per_second']:,.0f} tok/s"
+            stats = f"loss {info['loss']:.4f}  {info['tokens_per_second']:,.0f} {self.unit}/s"
             self.progress.update(self.task, completed=info["done"], stats=stats)
         elif event == "val_progress":
             self.validating.update(info["done"], info["total"])
