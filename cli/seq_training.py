@@ -39,6 +39,7 @@ def run(ctx, kind, config_cls, file, out, force, resume, as_json):
     from nnlab.data.seqtask import Tokens, encode_pairs, vocabularies
     from nnlab.data.tsv import read_pairs, split_heldout
     from nnlab.nn.seq_run import build_seq, seq_results, seq_settings
+    from nnlab.nn.settings import plural
 
     from .training import train
     from .ui import SeqProgress
@@ -72,11 +73,14 @@ def run(ctx, kind, config_cls, file, out, force, resume, as_json):
     if as_json:
         click.echo(dumps(results))
         return
+    if results.get("train_loss") is None:  # the time limit came before the first step
+        click.echo(f"no step taken in {trainer.seconds:.1f}s; checkpoint {out} not written")
+        return
     line = f"train loss {results['train_loss']:.4f}"
     if results.get("val_loss") is not None:
         line += f"  val loss {results['val_loss']:.4f} (best {trainer.best_val:.4f})"
         for key in ("accuracy", "exact_match"):
             if results.get(key) is not None:
                 line += f"  val {key.replace('_', ' ')} {results[key]:.2%}"
-    click.echo(line + f" after {trainer.step:,} steps, {trainer.seconds:.1f}s")
+    click.echo(line + f" after {plural(trainer.step, 'step')}, {trainer.seconds:.1f}s")
     click.echo(f"checkpoint {out}" + (f" (best: {best})" if results["best_checkpoint"] else ""))
