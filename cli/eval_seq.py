@@ -7,14 +7,14 @@ import click
 def evaluate(checkpoint, meta, arrays, tsv, beam):
     from nnlab.data.seqtask import Tokens, encode_pairs, join_target, split_target
     from nnlab.data.tsv import read_pairs
-    from nnlab.nn.restore import seq_model
+    from nnlab.nn.restore import seq_model, seq_target_split
     from nnlab.nn.seq_eval import error_rates, predictions, score, tag_table
 
     kind = meta["kind"]
     if tsv is None:
         raise click.UsageError(f"give the FILE.tsv of pairs to evaluate {checkpoint} on")
     model, src_tokens, tgt_tokens = seq_model(meta, arrays, checkpoint)
-    split = meta.get("config", {}).get("target_split", "chars")
+    split = seq_target_split(meta, checkpoint)
     pairs = read_pairs(tsv, kind, purpose="to evaluate on")
     name = "stdin" if tsv == "-" else tsv
     src, tgt = Tokens(src_tokens), Tokens(tgt_tokens)

@@ -28,7 +28,7 @@ def predict(checkpoint, texts, beam, as_json):
     """
     from nnlab.data.seqtask import Tokens, join_target
     from nnlab.nn.checkpoint import CheckpointError, load_checkpoint
-    from nnlab.nn.restore import seq_model
+    from nnlab.nn.restore import seq_model, seq_target_split
     from nnlab.nn.seq_predict import predict as run
 
     require_stdout("the predictions")
@@ -42,7 +42,7 @@ def predict(checkpoint, texts, beam, as_json):
                                  f"{kind}", param_hint="--beam")
     model, src_tokens, tgt_tokens = seq_model(meta, arrays, checkpoint)
     src, tgt = Tokens(src_tokens), Tokens(tgt_tokens)
-    split = meta.get("config", {}).get("target_split", "chars")
+    split = seq_target_split(meta, checkpoint)
 
     def show(text, result):
         if kind == "classifier":

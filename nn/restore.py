@@ -180,3 +180,11 @@ def seq_model(meta, arrays, path="checkpoint"):
     model = _build(path, arch.build)
     _build(path, lambda: model.load_params(split_arrays(arrays, "params")))
     return model, src, tgt
+
+
+def seq_target_split(meta, path="checkpoint"):
+    """How a seq2seq checkpoint's targets split into tokens: chars or words."""
+    split = Meta(meta, path).section("config", {}).get("target_split", "str", "chars")
+    if split not in ("chars", "words"):
+        raise Meta(meta, path).bad("config.target_split", "must be chars or words")
+    return split

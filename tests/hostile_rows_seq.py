@@ -60,6 +60,11 @@ CASES = [
     Case("predict-arch-claims-huge-model", ("predict", "{w}/bad.npz", "abc"), 1, ("bad.npz",),
          checkpoint("clf", meta=lambda m: m["arch"]["args"].update(hidden=60000)),
          max_alloc_mb=256),
+    Case("predict-config-null", ("predict", "{w}/bad.npz", "abc"), 1, ("bad.npz", "config"),
+         checkpoint("s2s", meta=lambda m: m.update(config=None))),
+    Case("predict-target-split-lies", ("predict", "{w}/bad.npz", "abc"), 1,
+         ("bad.npz", "target_split"),
+         checkpoint("s2s", meta=lambda m: m["config"].update(target_split=5))),
     # ---- eval
     Case("eval-classifier-without-tsv", ("eval", "{base}/clf.npz"), 2, ("FILE.tsv",)),
     Case("eval-classifier-with-data", ("eval", "{base}/clf.npz", "--data", "{data}"), 2,
