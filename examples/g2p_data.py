@@ -36,6 +36,8 @@ import sys
 
 import numpy as np
 
+from tsvfile import write_tsv  # examples/tsvfile.py, beside this script
+
 HELDOUT = 0.05
 WORD = re.compile(r"[a-z']*[a-z][a-z']*")  # letters and apostrophes, one letter at least
 
@@ -64,14 +66,6 @@ def fix_unseen(train, held):
         df.subtract(tokens(other))
         swaps += 1
     return swaps
-
-
-def write_tsv(path, pairs):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        for word, phones in pairs:
-            f.write(f"{word}\t{phones}\n")
-    os.replace(tmp, path)
 
 
 def main():

@@ -36,6 +36,8 @@ import unicodedata
 
 import numpy as np
 
+from tsvfile import write_tsv  # examples/tsvfile.py, beside this script
+
 LISTS = {"en": "american-english", "de": "ngerman", "fr": "french",
          "es": "spanish", "it": "italian"}
 HELDOUT = 0.1
@@ -85,14 +87,6 @@ def fix_unseen(train, held):
         df.subtract(set(v))
         swaps += 1
     return swaps
-
-
-def write_tsv(path, pairs):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        for w, lang in pairs:
-            f.write(f"{w}\t{lang}\n")
-    os.replace(tmp, path)
 
 
 def main():

@@ -38,6 +38,8 @@ import sys
 
 import numpy as np
 
+from tsvfile import write_tsv  # examples/tsvfile.py, beside this script
+
 HELDOUT = 0.1
 # The characters besides "\n" and "\r" that str.splitlines() ends a line at.
 BREAKS = "\t\v\f\x1c\x1d\x1e\x85\u2028\u2029"
@@ -66,14 +68,6 @@ def pairs_of(text):
             continue
         pairs.append((lower, "".join("U" if c.isupper() else "." for c in clean)))
     return pairs, counts
-
-
-def write_tsv(path, pairs):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        for lower, tags in pairs:
-            f.write(f"{lower}\t{tags}\n")
-    os.replace(tmp, path)
 
 
 def describe(name, pairs):
