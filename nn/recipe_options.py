@@ -2,7 +2,12 @@
 trainers, nn/seq_config.py) share, each defined here once; a config takes
 one as a field, with its own default where the recipes differ."""
 
+import math
+
 from .fields import option
+
+DEFAULT_EPOCHS = 10      # when neither --steps nor --epochs is given ...
+DEFAULT_MIN_STEPS = 300  # ... but at least this many steps, for tiny data
 
 
 def cell_option():
@@ -42,7 +47,17 @@ def steps_option():
 
 def epochs_option(what):
     return option(0.0, f"Stop after this many passes over {what}.", check="above0",
-                  shown="10, and at least 300 steps")
+                  shown=f"{DEFAULT_EPOCHS}, and at least {DEFAULT_MIN_STEPS} steps")
+
+
+def total_steps(config, steps_per_epoch):
+    """The steps of a run of ``config`` (its steps and epochs options) with
+    ``steps_per_epoch``: the sooner of the two given, else the default."""
+    c, spe = config, steps_per_epoch
+    by_epochs = math.ceil(c.epochs * spe) if c.epochs else 0
+    if c.steps and by_epochs:
+        return min(c.steps, by_epochs)
+    return c.steps or by_epochs or max(DEFAULT_EPOCHS * spe, DEFAULT_MIN_STEPS)
 
 
 def steps_or_epochs(config, given):

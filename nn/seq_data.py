@@ -5,10 +5,6 @@ from collections import defaultdict
 
 import numpy as np
 
-DEFAULT_EPOCHS = 10      # when neither --steps nor --epochs is given ...
-DEFAULT_MIN_STEPS = 300  # ... but at least this many steps, for tiny data
-
-
 def batch_plan(examples, batch_size, rng=None):
     """Lists of example indices, each of one source length and at most
     ``batch_size`` long. With ``rng``, shuffled within each length and in

@@ -19,13 +19,12 @@ from .lm_checkpoint import lm_state, resume_lm
 from .lm_data import Streams, fit_batch
 from .lm_validate import Validator, scored_part
 from .optim import Adam
+from .recipe_options import total_steps
 from .schedule import LRSchedule
 
 __all__ = ["CharLMConfig", "CharLMTrainer", "run_shape", "split_corpus"]
 
 MIN_VAL_CHARS = 16       # below this a validation split says nothing
-DEFAULT_EPOCHS = 10      # when neither --steps nor --epochs is given ...
-DEFAULT_MIN_STEPS = 300  # ... but at least this many steps, for tiny corpora
 VAL_MARGIN = 1.25        # time kept for the last validation, as a multiple of its estimate
 
 
@@ -50,17 +49,6 @@ def run_shape(config, n_chars):
     n_train = n_chars - _val_size(n_chars, config.val_frac)
     batch, seq_len = fit_batch(n_train, config.batch_size, config.seq_len)
     return batch, seq_len, total_steps(config, (n_train - 1) // batch // seq_len)
-
-
-def total_steps(config, steps_per_epoch):
-    c, spe = config, steps_per_epoch
-    if c.steps and c.epochs:
-        return min(c.steps, math.ceil(c.epochs * spe))
-    if c.steps:
-        return c.steps
-    if c.epochs:
-        return math.ceil(c.epochs * spe)
-    return max(DEFAULT_EPOCHS * spe, DEFAULT_MIN_STEPS)
 
 
 class CharLMTrainer(Trainer):

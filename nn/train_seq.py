@@ -8,7 +8,6 @@ function of the seed and the epoch (nn/seq_data.py), so a checkpoint needs
 only the epoch and the batch it had reached to resume exactly.
 """
 
-import math
 
 from nnlab.kernels import softmax_cross_entropy
 
@@ -19,18 +18,11 @@ from .core import Trainer, rate
 from .meta import Meta, check
 from .optim import Adam
 from .schedule import LRSchedule
-from .seq_data import DEFAULT_EPOCHS, DEFAULT_MIN_STEPS, assemble, epoch_plan, steps_per_epoch
+from .recipe_options import total_steps
+from .seq_data import assemble, epoch_plan, steps_per_epoch
 from .seq_eval import score
 
 KINDS = ("classifier", "tagger", "seq2seq")
-
-
-def total_steps(config, per_epoch):
-    c = config
-    by_epochs = math.ceil(c.epochs * per_epoch) if c.epochs else 0
-    if c.steps and by_epochs:
-        return min(c.steps, by_epochs)
-    return c.steps or by_epochs or max(DEFAULT_EPOCHS * per_epoch, DEFAULT_MIN_STEPS)
 
 
 class SeqTrainer(Trainer):
