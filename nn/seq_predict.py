@@ -3,7 +3,7 @@ sequences, in their order: the batches group sequences of one length."""
 
 import numpy as np
 
-from .decode import decode
+from .decode import decode, log_softmax
 from .seq_data import batch_plan
 
 BATCH = 256
@@ -18,8 +18,7 @@ def predict(kind, model, seqs, k=1, max_len=None):
         x = np.stack([seqs[i] for i in idx], axis=1)
         if kind == "classifier":
             logits = model.forward(x)
-            z = np.exp(logits - logits.max(axis=1, keepdims=True))
-            p = z / z.sum(axis=1, keepdims=True)
+            p = np.exp(log_softmax(logits))
             results = [(int(j), float(p[n, j])) for n, j in enumerate(p.argmax(axis=1))]
         elif kind == "tagger":
             T, N = x.shape
