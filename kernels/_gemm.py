@@ -7,29 +7,28 @@ A^T @ B, whose output is small.
 """
 
 import numpy as np
-from numba import prange
 
-from ._jit import jit
+from ._pool import blocked
 from ._split import block, threads_for
 
 # Below a few dozen rows a second thread costs more than it saves.
 MIN_ROWS = 64
 
 
-@jit(parallel=True)
-def _matmul_kernel(a, b, nt, out):
-    """a: (M, K), b: (K, P) -> out: (M, P)."""
-    for t in prange(nt):
+@blocked
+def _matmul_kernel(a, b, out, nt, k0, k1):
+    """a: (M, K), b: (K, P) -> out: (M, P); blocks k0..k1 of nt (_pool.py)."""
+    for t in range(k0, k1):
         lo, n = block(t, nt, a.shape[0])
         if n:
             np.dot(a[lo:lo + n], b, out[lo:lo + n])
 
 
-@jit(parallel=True)
-def _matmul_tn_kernel(a, b, parts):
-    """a: (K, M), b: (K, P) -> parts: (nt, M, P), parts summing to a^T @ b."""
-    nt = parts.shape[0]
-    for t in prange(nt):
+@blocked
+def _matmul_tn_kernel(a, b, parts, nt, k0, k1):
+    """a: (K, M), b: (K, P) -> parts: (nt, M, P), parts summing to a^T @ b;
+    blocks k0..k1 of nt (_pool.py)."""
+    for t in range(k0, k1):
         lo, n = block(t, nt, a.shape[0])
         if n:
             np.dot(a[lo:lo + n].T, b[lo:lo + n], parts[t])
@@ -42,7 +41,7 @@ def matmul(a, b, out=None):
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), a.dtype)
     if a.shape[0] and a.shape[1]:
-        _matmul_kernel(a, b, threads_for(a.shape[0], MIN_ROWS), out)
+        _matmul_kernel(a, b, out, threads_for(a.shape[0], MIN_ROWS))
     else:
         out[...] = 0
     return out
@@ -54,5 +53,5 @@ def matmul_tn(a, b):
     parts = np.empty((nt, a.shape[1], b.shape[1]), a.dtype)
     if a.shape[0] == 0:
         return np.zeros(parts.shape[1:], a.dtype)
-    _matmul_tn_kernel(a, b, parts)
+    _matmul_tn_kernel(a, b, parts, nt)
     return parts[0] if nt == 1 else parts.sum(axis=0)

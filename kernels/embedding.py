@@ -17,6 +17,7 @@ from numba import prange
 from ._common import as_float_array
 from ._gemm import matmul, matmul_tn
 from ._jit import jit
+from ._pool import blocked
 from ._split import block, threads_for
 
 
@@ -30,11 +31,12 @@ def _gather_kernel(ids, w, out):
             dst[j] = src[j]
 
 
-@jit(parallel=True)
-def _scatter_add_kernel(ids, dout, nt, dw):
-    """ids: (M,), dout: (M, D) -> dw: (V, D), zeroed here."""
+@blocked
+def _scatter_add_kernel(dout, ids, dw, nt, k0, k1):
+    """ids: (M,), dout: (M, D) -> dw: (V, D), zeroed here; blocks k0..k1 of
+    nt (_pool.py), each a range of columns."""
     V, D = dw.shape
-    for k in prange(nt):
+    for k in range(k0, k1):
         lo, n = block(k, nt, D)
         hi = lo + n
         for v in range(V):
@@ -69,7 +71,7 @@ def embedding_backward(dout, cache):
     if dout.shape[0] != flat.size:
         raise ValueError(f"dout must hold {flat.size} rows of {D}, got {dout.shape}")
     dw = np.empty((V, D), dout.dtype)
-    _scatter_add_kernel(flat, dout, threads_for(D, 16), dw)
+    _scatter_add_kernel(dout, flat, dw, threads_for(D, 16))
     return dw
 
 

@@ -20,12 +20,12 @@ weight gradients are one product over all steps, after the backward sweep.
 from typing import NamedTuple
 
 import numpy as np
-from numba import prange
 
 from ._common import as_float_array
 from ._fastmath import sigmoid_act, tanh_act
 from ._gemm import matmul, matmul_tn
-from ._jit import jit, jit_parallel
+from ._jit import jit
+from ._pool import blocked
 from ._split import block, threads_for
 
 
@@ -75,13 +75,14 @@ def _cell_backward(a, cr, cp, dhr, dhn, dcn, dz, H):
         dcn[j] *= f[j]
 
 
-@jit_parallel(error_model="numpy")
-def _lstm_forward_kernel(xw, h0, c0, WhT, nt, h, c, act):
+@blocked(error_model="numpy")
+def _lstm_forward_kernel(xw, h0, c0, WhT, h, c, act, nt, k0, k1):
     """xw: (T, N, 4H) input projections plus bias; h0, c0: (N, H);
-    WhT: (4H, H) -> h, c: (T, N, H), act: (T, N, 4H) the gates i, f, g, o."""
+    WhT: (4H, H) -> h, c: (T, N, H), act: (T, N, 4H) the gates i, f, g, o;
+    blocks k0..k1 of nt (kernels/_pool.py)."""
     T, N, G = xw.shape
     H = G // 4
-    for k in prange(nt):
+    for k in range(k0, k1):
         lo, n = block(k, nt, N)
         if n == 0:
             continue
@@ -108,14 +109,15 @@ def _lstm_forward_kernel(xw, h0, c0, WhT, nt, h, c, act):
                     hT[j, r] = hr[j]
 
 
-@jit_parallel(error_model="numpy")
-def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, nt, dz, dh0, dc0):
+@blocked(error_model="numpy")
+def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, dz, dh0, dc0, nt, k0, k1):
     """dh: (T, N, H) gradients reaching each h_t from above; dcT: (N, H) the
     gradient of the final cell state -> dz: (T, N, 4H) gradients of the gate
-    pre-activations; dh0, dc0: (N, H) those of the initial state."""
+    pre-activations; dh0, dc0: (N, H) those of the initial state; blocks
+    k0..k1 of nt (kernels/_pool.py)."""
     T, N, H = dh.shape
     G = 4 * H
-    for k in prange(nt):
+    for k in range(k0, k1):
         lo, n = block(k, nt, N)
         if n == 0:
             continue
@@ -183,7 +185,7 @@ def lstm_recurrence_forward(xw, h0, c0, Wh):
     c = np.empty((T, N, H), xw.dtype)
     act = np.empty((T, N, G), xw.dtype)
     if N:
-        _lstm_forward_kernel(xw, h0, c0, np.ascontiguousarray(Wh.T), threads_for(N), h, c, act)
+        _lstm_forward_kernel(xw, h0, c0, np.ascontiguousarray(Wh.T), h, c, act, threads_for(N))
     return h, LSTMCache(h0, c0, Wh, h, c, act)
 
 
@@ -203,8 +205,8 @@ def lstm_recurrence_backward(dh, cache, dcT=None):
     dh0 = np.empty((N, H), dh.dtype)
     dc0 = np.empty((N, H), dh.dtype)
     if N:
-        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0, cache.Wh, threads_for(N),
-                              dz, dh0, dc0)
+        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0, cache.Wh, dz, dh0, dc0,
+                              threads_for(N))
     # dWh = sum_t h_{t-1}^T dz_t, as one product over all steps but the first.
     dWh = matmul_tn(cache.h0, dz[0])
     if T > 1:
