@@ -32,7 +32,10 @@ def eval_cmd(checkpoint, textfile, data_dir, download, beam, as_json):
     """
     from nnlab.nn.checkpoint import CheckpointError, load_checkpoint
 
+    from .compiling import watch_compiles
+
     require_stdout("the evaluation")
+    watch_compiles()
     meta, arrays = load_checkpoint(checkpoint)
     if meta["kind"] == "cnn":
         if textfile is not None:

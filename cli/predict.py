@@ -31,7 +31,10 @@ def predict(checkpoint, texts, beam, as_json):
     from nnlab.nn.restore import seq_model, seq_target_split
     from nnlab.nn.seq_predict import predict as run
 
+    from .compiling import watch_compiles
+
     require_stdout("the predictions")
+    watch_compiles()
     meta, arrays = load_checkpoint(checkpoint)
     kind = meta.get("kind")
     if kind not in KINDS:

@@ -64,6 +64,12 @@ def sample(checkpoint, temperature, length, prime, top_k, argmax, seed):
 
     ids = vocab.encode(prime)
     sampler = Sampler(model, expected=len(ids) + length)
+    if sampler.fused:  # this length runs the compiled loop: say so if it compiles
+        import nnlab.kernels.generate  # noqa: F401  (loads numba, for watch_compiles)
+
+        from .compiling import watch_compiles
+
+        watch_compiles()
     sampler.feed(ids)
     rng = np.random.Generator(np.random.PCG64(seed))
     out = sys.stdout.buffer

@@ -24,6 +24,9 @@ def train(trainer, progress, out, *, resume_command, best=None, resume=None, for
     from nnlab.nn.checkpoint import save_checkpoint
     from nnlab.nn.runs import Diverged
 
+    from .compiling import watch_compiles
+
+    watch_compiles()
     ctx = click.get_current_context()
     log = SaveLog(out, resume, trainer.step)
 

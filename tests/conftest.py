@@ -2,11 +2,18 @@
 (tinydata.py, gradcheck.py, clirun.py, ...), which tests import; no module
 imports conftest."""
 
+import os
+
 from nnlab.runtime import prepare_runtime
 
 # The same thread settings and kernel cache as the nnlab command, whichever
 # test module happens to import numba first.
 prepare_runtime()
+# No "compiling kernels" line (cli/compiling.py): with a cold cache it would
+# land on the stderr of whichever test compiles a kernel first, in this
+# process or in the nnlab processes the tests start. test_compiling.py turns
+# it back on where it checks it.
+os.environ["NNLAB_COMPILE_NOTICE"] = "0"
 
 import pytest  # noqa: E402
 
