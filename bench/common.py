@@ -147,13 +147,14 @@ class Row:
 
 def print_table(rows, torch_version=None, peak=None, file=sys.stdout):
     """rows: Row objects. peak: the machine's practical GFLOP/s, for the % column."""
-    head = ["workload", "nnlab", f"PyTorch {torch_version}" if torch_version else "PyTorch",
+    head = ["workload", "threads", "nnlab",
+            f"PyTorch {torch_version}" if torch_version else "PyTorch",
             "ratio", "GFLOP/s", "% of peak"]
     lines = [head]
     for r in rows:
         gflops = r.gflops()
         lines.append([
-            r.name, f"{r.ours:,.0f} {r.unit}",
+            r.name, str(r.threads), f"{r.ours:,.0f} {r.unit}",
             "-" if r.theirs is None else f"{r.theirs:,.0f} {r.unit}",
             "-" if r.theirs is None else f"{r.ratio():.2f}x",
             "-" if gflops is None else f"{gflops:.1f}",
