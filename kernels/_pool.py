@@ -3,9 +3,9 @@ without Numba's parallel=True.
 
 A ``parallel=True`` compile runs Numba's parfor passes, which took most of
 the first run's time: the LSTM's forward and backward kernels took 4.9 and
-4.5 s to compile that way and about 1.5 s each without it (2-core AMD EPYC,
-numba 0.68), 6.5 s of the 16 s that the first `nnlab train-charlm
-data/hello.txt` took. Their work is a loop over thread blocks that never
+4.5 s to compile that way and 2.1 and 2.3 s without it (2-core AMD EPYC,
+numba 0.68); with the matmul and embedding kernels also moved here, the
+first `nnlab train-charlm data/hello.txt` went from 16.3 s to 9.0 s. Their work is a loop over thread blocks that never
 touch the same rows, so a serial kernel compiled with nogil=True, called
 once per block from a small pool of Python threads, does the same work in
 parallel; the GIL is released for the whole kernel call.
@@ -13,9 +13,9 @@ parallel; the GIL is released for the whole kernel call.
 ``blocked`` makes such a kernel: the decorated function ends with the
 arguments (nt, k0, k1) and loops ``for k in range(k0, k1)`` over blocks of
 ``_split.block(k, nt, rows)``; the returned wrapper ends with nt alone and
-runs the nt blocks on nt threads, the calling thread taking block 0. float64 calls
-(gradient checks on tiny arrays) run all blocks in one call on the calling
-thread. Results never depend on the thread count's timing: each block
+runs the nt blocks on nt threads, the calling thread taking block 0.
+float64 calls (gradient checks on tiny arrays) run all blocks in one call
+on the calling thread. Results never depend on the thread count's timing: each block
 writes its own rows only (``_split.block``).
 """
 
