@@ -1,27 +1,31 @@
 """ReLU, forward and backward."""
 
 import numpy as np
-from numba import prange
 
 from ._common import FLOAT_TYPES
-from ._jit import jit
+from ._pool import blocked
+from ._split import ELEMENTS_PER_THREAD, block, threads_for
 
 
-@jit(parallel=True)
-def _relu_forward_kernel(x, out):
-    """x, out: (M,)"""
+@blocked
+def _relu_forward_kernel(x, out, nt, k0, k1):
+    """x, out: (M,); blocks k0..k1 of nt (_pool.py)."""
     zero = x.dtype.type(0)
-    for i in prange(x.shape[0]):
-        v = x[i]
-        out[i] = v if v > zero else zero
+    for k in range(k0, k1):
+        lo, n = block(k, nt, x.shape[0])
+        for i in range(lo, lo + n):
+            v = x[i]
+            out[i] = v if v > zero else zero
 
 
-@jit(parallel=True)
-def _relu_backward_kernel(dout, out, dx):
+@blocked
+def _relu_backward_kernel(dout, out, dx, nt, k0, k1):
     """dout, out, dx: (M,); the gradient passes where the output is positive."""
     zero = dout.dtype.type(0)
-    for i in prange(dout.shape[0]):
-        dx[i] = dout[i] if out[i] > zero else zero
+    for k in range(k0, k1):
+        lo, n = block(k, nt, dout.shape[0])
+        for i in range(lo, lo + n):
+            dx[i] = dout[i] if out[i] > zero else zero
 
 
 def relu_forward(x):
@@ -30,7 +34,7 @@ def relu_forward(x):
     if x.dtype.type not in FLOAT_TYPES:
         raise TypeError(f"x must be float32 or float64, got {x.dtype}")
     out = np.empty_like(x)
-    _relu_forward_kernel(x.reshape(-1), out.reshape(-1))
+    _relu_forward_kernel(x.reshape(-1), out.reshape(-1), threads_for(x.size, ELEMENTS_PER_THREAD))
     return out, out
 
 
@@ -41,5 +45,6 @@ def relu_backward(dout, cache):
     if dout.shape != out.shape:
         raise ValueError(f"dout must have shape {out.shape}, got {dout.shape}")
     dx = np.empty_like(dout)
-    _relu_backward_kernel(dout.reshape(-1), out.reshape(-1), dx.reshape(-1))
+    _relu_backward_kernel(dout.reshape(-1), out.reshape(-1), dx.reshape(-1),
+                          threads_for(dx.size, ELEMENTS_PER_THREAD))
     return dx

@@ -6,20 +6,28 @@ saves its state in checkpoints); the kernel only compares and scales.
 """
 
 import numpy as np
-from numba import prange
 
 from ._common import FLOAT_TYPES
-from ._jit import jit
+from ._pool import blocked
+from ._split import ELEMENTS_PER_THREAD, block, threads_for
 
 
-@jit(parallel=True)
-def _dropout_kernel(x, u, p, scale, out):
-    """x, u, out: (M,); out = x * scale where u >= p, else 0."""
+@blocked
+def _dropout_kernel(x, u, p, scale, out, nt, k0, k1):
+    """x, u, out: (M,); out = x * scale where u >= p, else 0; blocks k0..k1
+    of nt (_pool.py)."""
     zero = x.dtype.type(0)
     p = u.dtype.type(p)
     scale = x.dtype.type(scale)
-    for i in prange(x.shape[0]):
-        out[i] = x[i] * scale if u[i] >= p else zero
+    for k in range(k0, k1):
+        lo, n = block(k, nt, x.shape[0])
+        for i in range(lo, lo + n):
+            out[i] = x[i] * scale if u[i] >= p else zero
+
+
+def _apply(x, u, p, out):
+    _dropout_kernel(x.reshape(-1), u.reshape(-1), float(p), 1.0 / (1.0 - p), out.reshape(-1),
+                    threads_for(x.size, ELEMENTS_PER_THREAD))
 
 
 def dropout_forward(x, p, u):
@@ -34,7 +42,7 @@ def dropout_forward(x, p, u):
     if u.shape != x.shape:
         raise ValueError(f"u must have x's shape {x.shape}, got {u.shape}")
     out = np.empty_like(x)
-    _dropout_kernel(x.reshape(-1), u.reshape(-1), float(p), 1.0 / (1.0 - p), out.reshape(-1))
+    _apply(x, u, p, out)
     return out, (u, p)
 
 
@@ -45,5 +53,5 @@ def dropout_backward(dout, cache):
     if dout.shape != u.shape:
         raise ValueError(f"dout must have shape {u.shape}, got {dout.shape}")
     dx = np.empty_like(dout)
-    _dropout_kernel(dout.reshape(-1), u.reshape(-1), float(p), 1.0 / (1.0 - p), dx.reshape(-1))
+    _apply(dout, u, p, dx)
     return dx

@@ -12,23 +12,24 @@ than the product over every token (``embed_project_*``).
 """
 
 import numpy as np
-from numba import prange
 
 from ._common import as_float_array
 from ._gemm import matmul, matmul_tn
-from ._jit import jit
 from ._pool import blocked
-from ._split import block, threads_for
+from ._split import ELEMENTS_PER_THREAD, block, threads_for
 
 
-@jit(parallel=True)
-def _gather_kernel(ids, w, out):
-    """ids: (M,), w: (V, D) -> out: (M, D)."""
-    for m in prange(ids.shape[0]):
-        src = w[ids[m]]
-        dst = out[m]
-        for j in range(w.shape[1]):
-            dst[j] = src[j]
+@blocked
+def _gather_kernel(w, ids, out, nt, k0, k1):
+    """w: (V, D), ids: (M,) -> out: (M, D); blocks k0..k1 of nt (_pool.py),
+    each a range of rows."""
+    for k in range(k0, k1):
+        lo, n = block(k, nt, ids.shape[0])
+        for m in range(lo, lo + n):
+            src = w[ids[m]]
+            dst = out[m]
+            for j in range(w.shape[1]):
+                dst[j] = src[j]
 
 
 @blocked
@@ -60,7 +61,7 @@ def embedding_forward(ids, w):
     if flat.size and (flat.min() < 0 or flat.max() >= w.shape[0]):
         raise ValueError(f"ids must be in [0, {w.shape[0]})")
     out = np.empty((flat.size, w.shape[1]), w.dtype)
-    _gather_kernel(flat, w, out)
+    _gather_kernel(w, flat, out, threads_for(flat.size, ELEMENTS_PER_THREAD // max(1, w.shape[1])))
     return out.reshape(ids.shape + (w.shape[1],)), (flat, w.shape)
 
 

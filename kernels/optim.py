@@ -2,13 +2,13 @@
 five or six temporaries per step."""
 
 import numpy as np
-from numba import prange
 
-from ._jit import jit
+from ._pool import blocked
+from ._split import ELEMENTS_PER_THREAD, block, threads_for
 
 
-@jit(parallel=True)
-def _adam_kernel(p, g, m, v, lr, b1, b2, eps, bc1, bc2, decay):
+@blocked
+def _adam_kernel(p, g, m, v, lr, b1, b2, eps, bc1, bc2, decay, nt, k0, k1):
     """p, g, m, v: (M,). Adam (Kingma & Ba, 2015) with bias correction, and
     AdamW's decoupled weight decay (p -= lr * decay * p) when decay > 0."""
     t = p.dtype.type
@@ -18,26 +18,30 @@ def _adam_kernel(p, g, m, v, lr, b1, b2, eps, bc1, bc2, decay):
     step = t(lr / bc1)
     inv_sqrt_bc2 = t(1.0 / np.sqrt(bc2))
     shrink = t(1.0 - lr * decay)
-    for i in prange(p.shape[0]):
-        gi = g[i]
-        mi = b1 * m[i] + b1c * gi
-        vi = b2 * v[i] + b2c * gi * gi
-        m[i] = mi
-        v[i] = vi
-        p[i] = p[i] * shrink - step * mi / (np.sqrt(vi) * inv_sqrt_bc2 + eps)
+    for k in range(k0, k1):
+        lo, n = block(k, nt, p.shape[0])
+        for i in range(lo, lo + n):
+            gi = g[i]
+            mi = b1 * m[i] + b1c * gi
+            vi = b2 * v[i] + b2c * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] = p[i] * shrink - step * mi / (np.sqrt(vi) * inv_sqrt_bc2 + eps)
 
 
-@jit(parallel=True)
-def _sgd_kernel(p, g, buf, lr, momentum, decay, nesterov):
+@blocked
+def _sgd_kernel(p, g, buf, lr, momentum, decay, nesterov, nt, k0, k1):
     """p, g, buf: (M,). SGD with momentum as PyTorch defines it:
     buf = momentum * buf + (g + decay * p); p -= lr * buf (or the Nesterov form)."""
     t = p.dtype.type
     lr, momentum, decay = t(lr), t(momentum), t(decay)
-    for i in prange(p.shape[0]):
-        gi = g[i] + decay * p[i]
-        b = momentum * buf[i] + gi
-        buf[i] = b
-        p[i] -= lr * (gi + momentum * b if nesterov else b)
+    for k in range(k0, k1):
+        lo, n = block(k, nt, p.shape[0])
+        for i in range(lo, lo + n):
+            gi = g[i] + decay * p[i]
+            b = momentum * buf[i] + gi
+            buf[i] = b
+            p[i] -= lr * (gi + momentum * b if nesterov else b)
 
 
 def _flat(a, name, like):
@@ -58,10 +62,11 @@ def adam_step(p, g, m, v, lr, t, b1=0.9, b2=0.999, eps=1e-8, decay=0.0):
     if t < 1:
         raise ValueError("Adam's step count starts at 1")
     _adam_kernel(_params(p), _flat(g, "g", p), _flat(m, "m", p), _flat(v, "v", p), float(lr),
-                 float(b1), float(b2), float(eps), 1.0 - b1 ** t, 1.0 - b2 ** t, float(decay))
+                 float(b1), float(b2), float(eps), 1.0 - b1 ** t, 1.0 - b2 ** t, float(decay),
+                 threads_for(p.size, ELEMENTS_PER_THREAD))
 
 
 def sgd_step(p, g, buf, lr, momentum=0.9, decay=0.0, nesterov=False):
     """Updates p and the momentum buffer in place. Any shape."""
     _sgd_kernel(_params(p), _flat(g, "g", p), _flat(buf, "buf", p), float(lr),
-                float(momentum), float(decay), bool(nesterov))
+                float(momentum), float(decay), bool(nesterov), threads_for(p.size, ELEMENTS_PER_THREAD))
