@@ -29,7 +29,9 @@ def pixel_stats(images):
     total = max(counts.sum(), 1.0)
     mean = float(counts @ values / total)
     std = float(np.sqrt(max(counts @ (values - mean) ** 2 / total, 0.0)))
-    return mean, (std if std > 0 else 1.0)
+    # A constant image set leaves rounding (about 1e-17), not 0: dividing by
+    # it would blow the inputs up, so it counts as no spread at all.
+    return mean, (std if std > 1e-9 else 1.0)
 
 
 def evaluate_classifier(model, images, labels, mean, std, num_classes, batch_size=1000):
