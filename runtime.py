@@ -6,6 +6,7 @@ Standard library only, at the root of the package, so that the command line
 and the benches can call ``prepare_runtime`` first thing and stay import-light.
 """
 
+import ctypes
 import hashlib
 import os
 import sys
@@ -26,6 +27,20 @@ THREAD_ENV = {
     "MKL_NUM_THREADS": "1",
     "OMP_WAIT_POLICY": "passive",
 }
+
+
+# glibc's malloc gives each block over 128 KiB its own fresh mapping and
+# hands it back when freed (its dynamic threshold rises with the block sizes
+# it sees, but trimming still returns memory). A training step allocates and
+# frees tens of megabytes (an LSTM step: gates, cell states, gradients of
+# 8 MB each), so every step faulted its pages in again and the kernel zeroed
+# them: 243,624 minor page faults in 60 steps of train-charlm, 32,240 with
+# the two settings below, and 100 steps ran at 21,356 against 23,495 tok/s
+# (means of 3 interleaved pairs). Memory use does not grow: the same blocks are
+# reused every step (peak RSS 253 MB both ways). 32 MiB is the largest
+# threshold glibc accepts; mallopt's value is a C int.
+MALLOC_SETTINGS = ((-3, 32 << 20),     # M_MMAP_THRESHOLD
+                   (-1, 2 ** 31 - 1))  # M_TRIM_THRESHOLD
 
 
 # What prepare_runtime(say=False) had to tell the user, for the caller to
@@ -53,6 +68,7 @@ def prepare_runtime(threads=None, say=True):
     notes = []
     for name, value in THREAD_ENV.items():
         os.environ.setdefault(name, value)
+    _keep_freed_memory()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     if threads is not None:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
@@ -74,6 +90,17 @@ def prepare_runtime(threads=None, say=True):
             print(f"nnlab: {note}", file=sys.stderr)
     else:
         RUNTIME_NOTES.extend(notes)
+
+
+def _keep_freed_memory():
+    """MALLOC_SETTINGS, where the C library is glibc (elsewhere nothing)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    for param, value in MALLOC_SETTINGS:
+        mallopt(param, value)
 
 
 def _check_thread_env(cores, notes):
