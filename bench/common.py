@@ -179,8 +179,9 @@ def interleaved(repeats, ours, theirs):
             b.append(theirs(r))
         print(f"  repeat {r + 1}: nnlab {a[-1]}, PyTorch {b[-1] if b else '-'}", file=sys.stderr)
 
-    def med(xs, i):
-        return statistics.median([x[i] for x in xs]) if xs else None
+    def med(xs, i):  # a figure a worker did not measure stays None
+        seen = [x[i] for x in xs if x[i] is not None]
+        return statistics.median(seen) if seen else None
 
     n = len(a[0])
     return [med(a, i) for i in range(n)], [med(b, i) for i in range(n)]
