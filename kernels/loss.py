@@ -1,45 +1,58 @@
 """Softmax cross-entropy with a stable log-sum-exp, and optional label smoothing."""
 
 import numpy as np
-from numba import prange
 
 from ._common import as_float_array
 from ._jit import jit
+from ._pool import blocked
+from ._split import block, threads_for
+
+# A thread for each 4,096 exponentials at least: each is a scalar call of
+# about 10 ns, so 40 us of work covers the handoff to a second thread.
+EXPS_PER_THREAD = 4096
 
 
-@jit(parallel=True)
-def _softmax_ce_kernel(logits, y, smoothing, dlogits, losses):
+@blocked
+def _softmax_ce_kernel(logits, y, smoothing, dlogits, losses, nt, k0, k1):
     """logits: (N, K), y: (N,) -> dlogits: (N, K) = softmax - target,
     losses: (N,) in float64. Target: 1 - smoothing on the label, plus
-    smoothing / K spread over every class."""
+    smoothing / K spread over every class. Blocks k0..k1 of nt (_pool.py).
+    A serial kernel: parallel=True made this the slowest kernel of the
+    first train-charlm run to compile (1.07 s)."""
     N, K = logits.shape
     off = smoothing / K
-    for n in prange(N):
-        row = logits[n]
-        d = dlogits[n]
-        m = row[0]
-        for k in range(1, K):
-            if row[k] > m:
-                m = row[k]
-        s = 0.0
+    for b in range(k0, k1):
+        lo, count = block(b, nt, N)
+        for n in range(lo, lo + count):
+            _row(logits[n], y[n], smoothing, off, dlogits[n], losses, n)
+
+
+@jit(inline="always")
+def _row(row, label, smoothing, off, d, losses, n):
+    """One row: logits row: (K,), its label -> d: (K,), losses[n]."""
+    K = row.shape[0]
+    m = row[0]
+    for k in range(1, K):
+        if row[k] > m:
+            m = row[k]
+    s = 0.0
+    for k in range(K):
+        e = np.exp(row[k] - m)
+        d[k] = e
+        s += float(e)  # float64 even without the JIT (NumPy 2 keeps float32 + float in float32)
+    inv = 1.0 / s
+    # loss = log-sum-exp - sum_k target_k * logit_k, with the row's maximum
+    # taken out of both terms so that huge logits do not cancel.
+    dot = (1.0 - smoothing) * float(row[label] - m)
+    if smoothing != 0.0:
+        tot = 0.0
         for k in range(K):
-            e = np.exp(row[k] - m)
-            d[k] = e
-            s += float(e)  # float64 even without the JIT (NumPy 2 keeps float32 + float in float32)
-        inv = 1.0 / s
-        # loss = log-sum-exp - sum_k target_k * logit_k, with the row's maximum
-        # taken out of both terms so that huge logits do not cancel.
-        label = y[n]
-        dot = (1.0 - smoothing) * float(row[label] - m)
-        if smoothing != 0.0:
-            tot = 0.0
-            for k in range(K):
-                tot += float(row[k] - m)
-            dot += off * tot
-        losses[n] = np.log(s) - dot
-        for k in range(K):
-            d[k] = d[k] * inv - off
-        d[label] -= 1.0 - smoothing
+            tot += float(row[k] - m)
+        dot += off * tot
+    losses[n] = np.log(s) - dot
+    for k in range(K):
+        d[k] = d[k] * inv - off
+    d[label] -= 1.0 - smoothing
 
 
 def softmax_cross_entropy(logits, y, smoothing=0.0):
@@ -61,6 +74,7 @@ def softmax_cross_entropy(logits, y, smoothing=0.0):
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
     dlogits = np.empty_like(logits)
     losses = np.empty(N, np.float64)
-    _softmax_ce_kernel(logits, y.astype(np.int64, copy=False), float(smoothing), dlogits, losses)
+    _softmax_ce_kernel(logits, y.astype(np.int64, copy=False), float(smoothing), dlogits, losses,
+                       threads_for(N, max(1, EXPS_PER_THREAD // K)))
     dlogits /= N
     return float(losses.mean()), dlogits

@@ -1,4 +1,5 @@
-"""The elementwise kernels (ReLU, dropout, Adam, SGD, the embedding gather)
+"""The elementwise kernels (ReLU, dropout, Adam, SGD, the embedding gather,
+softmax cross-entropy)
 on arrays large enough to be split between threads (kernels/_split.py:
 ELEMENTS_PER_THREAD), so the pooled float32 path runs, not only the
 one-call path that the small arrays of the other kernel tests take.
@@ -122,3 +123,23 @@ def test_gather_threads():
     one, two = per_threads(lambda: embedding_forward(ids, w)[0])
     np.testing.assert_array_equal(one, w[ids])
     np.testing.assert_array_equal(two, one)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_softmax_cross_entropy_threads(smoothing):
+    from nnlab.kernels import softmax_cross_entropy
+
+    rng = np.random.default_rng(6)
+    N, K = 3001, 7  # 21,007 exponentials: more than two threads' minimum
+    logits = rng.standard_normal((N, K)).astype(np.float32) * 3
+    y = rng.integers(0, K, N)
+    one, two = per_threads(lambda: softmax_cross_entropy(logits, y, smoothing))
+    z = logits.astype(np.float64)
+    logp = z - z.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    target = np.full((N, K), smoothing / K)
+    target[np.arange(N), y] += 1 - smoothing
+    assert abs(one[0] - float(-(target * logp).sum(axis=1).mean())) < 1e-5
+    np.testing.assert_allclose(one[1], (np.exp(logp) - target) / N, atol=1e-7)
+    assert two[0] == one[0]
+    np.testing.assert_array_equal(two[1], one[1])
