@@ -13,9 +13,13 @@ def _relu_forward_kernel(x, out, nt, k0, k1):
     zero = x.dtype.type(0)
     for k in range(k0, k1):
         lo, n = block(k, nt, x.shape[0])
-        for i in range(lo, lo + n):
-            v = x[i]
-            out[i] = v if v > zero else zero
+        # Views indexed from 0: with x[lo + i] Numba checks for negative
+        # indices and LLVM stops vectorising (1.0 ms instead of 0.3 ms for
+        # 800k elements).
+        xs, os = x[lo:lo + n], out[lo:lo + n]
+        for i in range(n):
+            v = xs[i]
+            os[i] = v if v > zero else zero
 
 
 @blocked
@@ -24,8 +28,9 @@ def _relu_backward_kernel(dout, out, dx, nt, k0, k1):
     zero = dout.dtype.type(0)
     for k in range(k0, k1):
         lo, n = block(k, nt, dout.shape[0])
-        for i in range(lo, lo + n):
-            dx[i] = dout[i] if out[i] > zero else zero
+        ds, os, dxs = dout[lo:lo + n], out[lo:lo + n], dx[lo:lo + n]  # see above
+        for i in range(n):
+            dxs[i] = ds[i] if os[i] > zero else zero
 
 
 def relu_forward(x):

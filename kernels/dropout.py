@@ -21,8 +21,10 @@ def _dropout_kernel(x, u, p, scale, out, nt, k0, k1):
     scale = x.dtype.type(scale)
     for k in range(k0, k1):
         lo, n = block(k, nt, x.shape[0])
-        for i in range(lo, lo + n):
-            out[i] = x[i] * scale if u[i] >= p else zero
+        # Views indexed from 0, which LLVM vectorises (activation.py).
+        xs, us, os = x[lo:lo + n], u[lo:lo + n], out[lo:lo + n]
+        for i in range(n):
+            os[i] = xs[i] * scale if us[i] >= p else zero
 
 
 def _apply(x, u, p, out):

@@ -7,7 +7,9 @@ from ._pool import blocked
 from ._split import ELEMENTS_PER_THREAD, block, threads_for
 
 
-@blocked
+# error_model="numpy": Python's division-by-zero check, a branch per element,
+# kept LLVM from vectorising the update (2.6 ns per element).
+@blocked(error_model="numpy")
 def _adam_kernel(p, g, m, v, lr, b1, b2, eps, bc1, bc2, decay, nt, k0, k1):
     """p, g, m, v: (M,). Adam (Kingma & Ba, 2015) with bias correction, and
     AdamW's decoupled weight decay (p -= lr * decay * p) when decay > 0."""
@@ -20,13 +22,16 @@ def _adam_kernel(p, g, m, v, lr, b1, b2, eps, bc1, bc2, decay, nt, k0, k1):
     shrink = t(1.0 - lr * decay)
     for k in range(k0, k1):
         lo, n = block(k, nt, p.shape[0])
-        for i in range(lo, lo + n):
-            gi = g[i]
-            mi = b1 * m[i] + b1c * gi
-            vi = b2 * v[i] + b2c * gi * gi
-            m[i] = mi
-            v[i] = vi
-            p[i] = p[i] * shrink - step * mi / (np.sqrt(vi) * inv_sqrt_bc2 + eps)
+        # Views indexed from 0: Numba checks lo + i for negative values,
+        # which stops LLVM from vectorising the loop.
+        ps, gs, ms, vs = p[lo:lo + n], g[lo:lo + n], m[lo:lo + n], v[lo:lo + n]
+        for i in range(n):
+            gi = gs[i]
+            mi = b1 * ms[i] + b1c * gi
+            vi = b2 * vs[i] + b2c * gi * gi
+            ms[i] = mi
+            vs[i] = vi
+            ps[i] = ps[i] * shrink - step * mi / (np.sqrt(vi) * inv_sqrt_bc2 + eps)
 
 
 @blocked
@@ -37,11 +42,12 @@ def _sgd_kernel(p, g, buf, lr, momentum, decay, nesterov, nt, k0, k1):
     lr, momentum, decay = t(lr), t(momentum), t(decay)
     for k in range(k0, k1):
         lo, n = block(k, nt, p.shape[0])
-        for i in range(lo, lo + n):
-            gi = g[i] + decay * p[i]
-            b = momentum * buf[i] + gi
-            buf[i] = b
-            p[i] -= lr * (gi + momentum * b if nesterov else b)
+        ps, gs, bs = p[lo:lo + n], g[lo:lo + n], buf[lo:lo + n]  # views: see _adam_kernel
+        for i in range(n):
+            gi = gs[i] + decay * ps[i]
+            b = momentum * bs[i] + gi
+            bs[i] = b
+            ps[i] -= lr * (gi + momentum * b if nesterov else b)
 
 
 def _flat(a, name, like):
