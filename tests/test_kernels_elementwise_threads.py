@@ -1,8 +1,9 @@
 """The elementwise kernels (ReLU, dropout, Adam, SGD, the embedding gather,
-softmax cross-entropy)
-on arrays large enough to be split between threads (kernels/_split.py:
-ELEMENTS_PER_THREAD), so the pooled float32 path runs, not only the
-one-call path that the small arrays of the other kernel tests take.
+softmax cross-entropy) on arrays large enough to be split between threads,
+so the pooled float32 path runs, not only the one-call path that the small
+arrays of the other kernel tests take. The threshold
+(kernels/_split.py: ELEMENTS_PER_THREAD, 2^20) is lowered to 4,096 here,
+so that the arrays stay small, also without the JIT.
 
 Each block writes its own elements, so 2 threads must give the bits that
 1 thread gives, and both must agree with plain numpy.
@@ -15,11 +16,19 @@ import reference_optim as ref
 from gradcheck import numba_threads
 from nnlab.kernels import dropout_backward, dropout_forward, embedding_forward
 from nnlab.kernels import relu_backward, relu_forward
-from nnlab.kernels._split import ELEMENTS_PER_THREAD, threads_for
+from nnlab.kernels import activation, dropout, embedding, optim
+from nnlab.kernels._split import threads_for
 from nnlab.kernels.optim import adam_step, sgd_step
 
+PER_THREAD = 4096
 # Odd, so the two blocks differ in size; over two threads' minimum.
-M = 2 * ELEMENTS_PER_THREAD + 1001
+M = 2 * PER_THREAD + 1001
+
+
+@pytest.fixture(autouse=True)
+def small_threshold(monkeypatch):
+    for module in (activation, dropout, embedding, optim):
+        monkeypatch.setattr(module, "ELEMENTS_PER_THREAD", PER_THREAD)
 
 
 def per_threads(fn):
@@ -35,8 +44,8 @@ def test_large_arrays_are_split():
     with numba_threads(2) as n:
         if n < 2:
             pytest.skip("Numba has a single thread here")
-        assert threads_for(M, ELEMENTS_PER_THREAD) == 2
-        assert threads_for(ELEMENTS_PER_THREAD, ELEMENTS_PER_THREAD) == 1
+        assert threads_for(M, PER_THREAD) == 2
+        assert threads_for(PER_THREAD, PER_THREAD) == 1
 
 
 def test_relu_threads():
