@@ -96,7 +96,7 @@ def _keep_freed_memory():
     """MALLOC_SETTINGS, where the C library is glibc (elsewhere nothing)."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no such C library call (TypeError: Windows)
         return
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     for param, value in MALLOC_SETTINGS:
