@@ -2,7 +2,8 @@
 softmax cross-entropy) on arrays large enough to be split between threads,
 so the pooled float32 path runs, not only the one-call path that the small
 arrays of the other kernel tests take. The threshold
-(kernels/_split.py: ELEMENTS_PER_THREAD, 2^20) is lowered to 4,096 here,
+(kernels/_split.py: ELEMENTS_PER_THREAD, 2^20, and loss.py's EXPS_PER_THREAD)
+is lowered to 4,096 here,
 so that the arrays stay small, also without the JIT.
 
 Each block writes its own elements, so 2 threads must give the bits that
@@ -16,7 +17,7 @@ import reference_optim as ref
 from gradcheck import numba_threads
 from nnlab.kernels import dropout_backward, dropout_forward, embedding_forward
 from nnlab.kernels import relu_backward, relu_forward
-from nnlab.kernels import activation, dropout, embedding, optim
+from nnlab.kernels import activation, dropout, embedding, loss, optim
 from nnlab.kernels._split import threads_for
 from nnlab.kernels.optim import adam_step, sgd_step
 
@@ -29,6 +30,7 @@ M = 2 * PER_THREAD + 1001
 def small_threshold(monkeypatch):
     for module in (activation, dropout, embedding, optim):
         monkeypatch.setattr(module, "ELEMENTS_PER_THREAD", PER_THREAD)
+    monkeypatch.setattr(loss, "EXPS_PER_THREAD", PER_THREAD)
 
 
 def per_threads(fn):
@@ -139,7 +141,7 @@ def test_softmax_cross_entropy_threads(smoothing):
     from nnlab.kernels import softmax_cross_entropy
 
     rng = np.random.default_rng(6)
-    N, K = 3001, 7  # 21,007 exponentials: more than two threads' minimum
+    N, K = 3001, 7  # 21,007 exponentials: more than two threads' (lowered) minimum
     logits = rng.standard_normal((N, K)).astype(np.float32) * 3
     y = rng.integers(0, K, N)
     one, two = per_threads(lambda: softmax_cross_entropy(logits, y, smoothing))
