@@ -14,10 +14,12 @@ from .output import dumps, require_stdout
 @data_option
 @download_option
 @click.option("--beam", type=click.IntRange(min=1), default=1, show_default=True,
-              help="seq2seq: beam search over this many hypotheses (1: greedy).")
+              help="seq2seq and reader: beam search over this many hypotheses (1: greedy).")
+@click.option("--show-errors", type=click.IntRange(min=0), default=0, metavar="N",
+              help="reader: draw the N most confidently misread test strips.")
 @json_option
 @threads_option
-def eval_cmd(checkpoint, textfile, data_dir, download, beam, as_json):
+def eval_cmd(checkpoint, textfile, data_dir, download, beam, show_errors, as_json):
     """Evaluate CHECKPOINT on its test data.
 
     For a CNN: test accuracy and loss, per-class precision and recall, and
@@ -29,6 +31,10 @@ def eval_cmd(checkpoint, textfile, data_dir, download, beam, as_json):
     For a classifier, tagger or seq2seq model, on TEXTFILE, a FILE.tsv of
     pairs: accuracy with per-class (per-tag) precision and recall, or
     exact-match accuracy with character and word error rates.
+
+    For a reader: whole-number and per-digit accuracy, and accuracy by the
+    number of digits, on the fixed test strips made from the MNIST test
+    digits (the same strips for every run).
     """
     from nnlab.nn.checkpoint import CheckpointError, load_checkpoint
 
@@ -37,6 +43,24 @@ def eval_cmd(checkpoint, textfile, data_dir, download, beam, as_json):
     require_stdout("the evaluation")
     watch_compiles()
     meta, arrays = load_checkpoint(checkpoint)
+    if show_errors and meta["kind"] != "reader":
+        raise click.BadParameter(f"applies to reader checkpoints only, and {checkpoint} is a "
+                                 f"{meta['kind']}", param_hint="--show-errors")
+    if beam > 1 and meta["kind"] not in ("seq2seq", "reader"):
+        raise click.BadParameter(f"applies to seq2seq and reader checkpoints only, and "
+                                 f"{checkpoint} is a {meta['kind']}", param_hint="--beam")
+    if meta["kind"] == "reader":
+        from .eval_reader import evaluate, for_json, show
+
+        if textfile is not None:
+            raise click.UsageError(f"{checkpoint} is a reader; TEXTFILE is for character "
+                                   "models (--data gives the MNIST folder)")
+        results = evaluate(checkpoint, meta, arrays, data_dir, download, beam, show_errors)
+        if as_json:
+            click.echo(dumps(for_json(results)))
+        else:
+            show(results)
+        return
     if meta["kind"] == "cnn":
         if textfile is not None:
             raise click.UsageError(f"{checkpoint} is an image classifier; TEXTFILE is for "

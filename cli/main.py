@@ -48,6 +48,7 @@ COMMANDS = {
     "train-classifier": ("nnlab.cli.train_classifier", "train_classifier"),
     "train-tagger": ("nnlab.cli.train_tagger", "train_tagger"),
     "train-seq2seq": ("nnlab.cli.train_seq2seq", "train_seq2seq"),
+    "train-reader": ("nnlab.cli.train_reader", "train_reader"),
     "predict": ("nnlab.cli.predict", "predict"),
     "warmup": ("nnlab.cli.warmup", "warmup"),
 }

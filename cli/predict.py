@@ -1,4 +1,5 @@
-"""nnlab predict: run a classifier, tagger or seq2seq checkpoint on text."""
+"""nnlab predict: run a classifier, tagger or seq2seq checkpoint on text,
+or a reader on pictures of numbers (cli/predict_reader.py)."""
 
 import sys
 
@@ -7,15 +8,15 @@ import click
 from .options import json_option, threads_option
 from .output import dumps, reader_may_leave, require_stdout
 
-KINDS = ("classifier", "tagger", "seq2seq")
+KINDS = ("classifier", "tagger", "seq2seq", "reader")
 CHUNK = 256  # lines predicted together from a pipe: batches for speed, still streaming
 
 
 @click.command("predict")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.argument("texts", nargs=-1)
+@click.argument("texts", nargs=-1, metavar="[TEXT|IMAGE]...")
 @click.option("--beam", type=click.IntRange(min=1), default=1, show_default=True,
-              help="seq2seq: beam search over this many hypotheses (1: greedy).")
+              help="seq2seq and reader: beam search over this many hypotheses (1: greedy).")
 @json_option
 @threads_option
 def predict(checkpoint, texts, beam, as_json):
@@ -25,6 +26,10 @@ def predict(checkpoint, texts, beam, as_json):
     classifier, the tags for a tagger, the output for a seq2seq model. A line
     holding a tab is taken up to it, so `cut -f1` is optional. --json prints
     one JSON object per line.
+
+    For a reader, each IMAGE is a PNG or JPEG file ("-" for stdin) of a
+    handwritten number, dark on light or light on dark; it prints the number
+    read and the model's probability of that reading.
     """
     from nnlab.data.seqtask import Tokens, join_target
     from nnlab.nn.checkpoint import CheckpointError, load_checkpoint
@@ -40,9 +45,15 @@ def predict(checkpoint, texts, beam, as_json):
     if kind not in KINDS:
         raise CheckpointError(f"{checkpoint} is a {kind} checkpoint; predict takes a "
                               f"{', '.join(KINDS[:-1])} or {KINDS[-1]} model")
+    if kind == "reader":
+        from .predict_reader import predict_reader
+
+        with reader_may_leave():
+            predict_reader(checkpoint, meta, arrays, texts, beam, as_json)
+        return
     if beam > 1 and kind != "seq2seq":
-        raise click.BadParameter(f"applies to seq2seq models only, and {checkpoint} is a "
-                                 f"{kind}", param_hint="--beam")
+        raise click.BadParameter(f"applies to seq2seq and reader models only, and "
+                                 f"{checkpoint} is a {kind}", param_hint="--beam")
     model, src_tokens, tgt_tokens = seq_model(meta, arrays, checkpoint)
     src, tgt = Tokens(src_tokens), Tokens(tgt_tokens)
     split = seq_target_split(meta, checkpoint)

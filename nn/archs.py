@@ -115,3 +115,50 @@ class SeqArch(_Arch):
         if make is None:
             raise ValueError(f"unknown network {self.name!r} (known: classifier, tagger, seq2seq)")
         return make(self.src_vocab, self.tgt_vocab, **common)
+
+
+@dataclass(frozen=True)
+class ReaderArch(_Arch):
+    """The one-to-many reader of nn/reader.py."""
+    name = "reader"  # not a field: one kind of network
+    max_digits: int = arg(5, "size")    # longest number it was trained to read
+    width: int = arg(128, "size")       # the strips' columns (their height is 28)
+    conv1: int = arg(16, "size")        # channels of the encoder's three stages
+    conv2: int = arg(32, "size")
+    conv3: int = arg(64, "size")
+    batchnorm: bool = arg(False, "bool")
+    hidden: int = arg(256, "size")
+    layers: int = arg(1, "size")
+    embed: int = arg(32, "size")
+
+    @classmethod
+    def for_run(cls, config, width):
+        c1, c2, c3 = config.channel_list()
+        return cls(config.max_digits, width, c1, c2, c3, config.batchnorm, config.hidden,
+                   config.layers, config.embed)
+
+    def param_count(self):
+        """The parameters of the network, from the sizes alone (nn/reader.py's
+        layout; batch norm's scale and shift count as the bias they replace)."""
+        c1, c2, c3, H, L, E = (self.conv1, self.conv2, self.conv3, self.hidden, self.layers,
+                               self.embed)
+        cols, depth = self.width // 8, 3 * c3          # the map: 3 rows, width / 8 columns
+        conv = 9 * (c1 + c1 * c2 + c2 * c3) + (c1 + c2 + c3) * (2 if self.batchnorm else 1)
+        bridge = (depth * cols + 1) * 2 * L * H
+        decoder = 12 * E + (E + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H
+        attention = depth * H + cols * H
+        return conv + bridge + decoder + attention + (H + depth + 1) * 12
+
+    def activation_floats(self, batch):
+        """Floats a training batch keeps for the backward pass: about four
+        arrays the size of each stage's output (convolution, norm, ReLU, pool)."""
+        w = self.width
+        return 4 * batch * 28 * w * (self.conv1 + self.conv2 / 4 + self.conv3 / 16)
+
+    def build(self):
+        from .reader import Reader
+
+        if self.width < 8:
+            raise ValueError(f"a strip of {self.width} columns is too narrow for three poolings")
+        return Reader(28, self.width, (self.conv1, self.conv2, self.conv3), self.hidden,
+                      self.layers, self.embed, self.batchnorm)

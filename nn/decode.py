@@ -15,8 +15,12 @@ START, END = 0, 1
 
 def greedy(model, src, max_len):
     """src: (S, N) ids -> N lists of target ids (without the end marker)."""
-    N = src.shape[1]
-    state = model.encode(src)
+    return greedy_from(model, model.encode(src), src.shape[1], max_len)
+
+
+def greedy_from(model, state, N, max_len):
+    """N lists of target ids, from the decoder's first ``state`` (any
+    encoder's: a Seq2Seq's source, nn/reader.py's strip)."""
     tokens = np.full(N, START, np.int32)
     out, done = [[] for _ in range(N)], np.zeros(N, bool)
     for _ in range(max_len):
@@ -36,7 +40,11 @@ def beam(model, src, max_len, k):
     """The most likely target of one source, src: (S, 1), among ``k`` beams:
     its ids and log-probability. Finished hypotheses compete with the live
     ones by their total log-probability, as in Sutskever et al. (2014)."""
-    state = model.encode(src)
+    return beam_from(model, model.encode(src), max_len, k)
+
+
+def beam_from(model, state, max_len, k):
+    """``beam`` from the decoder's first ``state``, of one example."""
     beams = [([], 0.0)]
     states = state
     finished = []

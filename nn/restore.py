@@ -188,3 +188,28 @@ def seq_target_split(meta, path="checkpoint"):
     if split not in ("chars", "words"):
         raise Meta(meta, path).bad("config.target_split", "must be chars or words")
     return split
+
+
+def reader_normalization(meta, path="checkpoint"):
+    """(mean, std) of the pixels a reader's strips were standardised with."""
+    return cnn_normalization(meta, path)
+
+
+def reader_model(meta, arrays, path="checkpoint"):
+    """(model, (mean, std), max_digits) of a reader checkpoint (nn/reader.py)."""
+    from .archs import ReaderArch
+
+    arch = ReaderArch.read(Meta(meta, path))
+    norm = reader_normalization(meta, path)
+    check_finite(arrays, path)
+    # The sizes come from the file: refuse a forged one before allocating
+    # (weights and gradients, and a batch of 250 strips being read).
+    need = 4 * (2 * arch.param_count() + arch.activation_floats(250) // 4)
+    have = memory.available_memory()
+    if have is not None and need > have:
+        raise CheckpointError(f"{path} describes a reader of {memory.size_text(need)}, more "
+                              f"than the {memory.size_text(have)} of memory available")
+    model = _build(path, arch.build)
+    _build(path, lambda: model.load(split_arrays(arrays, "params"),
+                                    split_arrays(arrays, "buffers")))
+    return model, norm, arch.max_digits

@@ -29,6 +29,9 @@ LM_TRAIN = ("--hidden", "8", "--layers", "1", "--batch-size", "2", "--seq-len", 
             "--steps", "2")
 SEQ_TRAIN = ("--hidden", "4", "--layers", "1", "--embed", "2", "--batch-size", "4", "--steps", "2")
 CNN_TRAIN = ("--data", "{data}", "--no-download", "--epochs", "1", "--batch-size", "32")
+READER_TRAIN = ("--data", "{data}", "--no-download", "--max-digits", "2", "--channels", "2,2,2",
+                "--hidden", "4", "--embed", "2", "--batch-size", "4", "--val-per-length", "2",
+                "--steps", "2")
 LM_RESUME = ("train-charlm", "--resume", "{w}/bad.npz", "--steps", "4")
 CNN_RESUME = ("train-cnn", "--resume", "{w}/bad.npz", "--data", "{data}", "--no-download",
               "--epochs", "2")
@@ -52,6 +55,7 @@ class Base:
     pairs: Path = None   # word<TAB>label lines
     clf: Path = None     # a classifier trained on them
     s2s: Path = None     # a seq2seq model trained on word<TAB>reversed word
+    reader: Path = None  # a reader of strips of 1-2 of data's digits
 
 
 def make_base(folder):
@@ -71,7 +75,11 @@ def make_base(folder):
     for command, tsv, out in (("train-classifier", pairs, clf), ("train-seq2seq", rev, s2s)):
         trained = invoke([command, tsv, *SEQ_TRAIN, "--out", out])
         assert trained.exit_code == 0, trained.output
-    return Base(folder, data, poem, lm, cnn, pairs, clf, s2s)
+    reader = folder / "reader.npz"
+    trained = invoke(["train-reader", *[a.format(data=data) for a in READER_TRAIN], "--out",
+                      reader])
+    assert trained.exit_code == 0, trained.output
+    return Base(folder, data, poem, lm, cnn, pairs, clf, s2s, reader)
 
 
 

@@ -35,3 +35,27 @@ def write_dataset(folder, n_train=256, n_test=64, seed=0):
                       ("test_images", vx), ("test_labels", vy)):
         write_idx(folder / MNIST_FILES[role], arr)
     return folder
+
+
+def stroke_digits(n, seed):
+    """Digits on a black page that a reader can tell apart after cropping
+    to their inked columns: class k is k + 1 bright vertical strokes, one
+    pixel wide and one apart, 20 rows tall (so 2k + 1 columns wide)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n).astype(np.uint8)
+    x = np.zeros((n, 28, 28), np.uint8)
+    for i, k in enumerate(y):
+        for s in range(k + 1):
+            x[i, 4:24, 4 + 2 * s] = 160 + rng.integers(0, 96)
+    return x, y
+
+
+def write_stroke_dataset(folder, n_train=600, n_test=100, seed=0):
+    """An MNIST-named folder of stroke_digits, for the reader's tests."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tx, ty = stroke_digits(n_train, seed)
+    vx, vy = stroke_digits(n_test, seed + 1)
+    for role, arr in (("train_images", tx), ("train_labels", ty),
+                      ("test_images", vx), ("test_labels", vy)):
+        write_idx(folder / MNIST_FILES[role], arr)
+    return folder
