@@ -17,9 +17,12 @@ CHUNK = 256  # lines predicted together from a pipe: batches for speed, still st
 @click.argument("texts", nargs=-1, metavar="[TEXT|IMAGE]...")
 @click.option("--beam", type=click.IntRange(min=1), default=1, show_default=True,
               help="seq2seq and reader: beam search over this many hypotheses (1: greedy).")
+@click.option("--show", is_flag=True,
+              help="reader: draw each picture on stderr as the model sees it (cropped, scaled "
+                   "and centred on its strip).")
 @json_option
 @threads_option
-def predict(checkpoint, texts, beam, as_json):
+def predict(checkpoint, texts, beam, show, as_json):
     """Predict for each TEXT, or for each line of stdin when no TEXT is given.
 
     One result per line, streamed: the label (and its probability) for a
@@ -49,8 +52,11 @@ def predict(checkpoint, texts, beam, as_json):
         from .predict_reader import predict_reader
 
         with reader_may_leave():
-            predict_reader(checkpoint, meta, arrays, texts, beam, as_json)
+            predict_reader(checkpoint, meta, arrays, texts, beam, show, as_json)
         return
+    if show:
+        raise click.BadParameter(f"applies to reader models only, and {checkpoint} is a {kind}",
+                                 param_hint="--show")
     if beam > 1 and kind != "seq2seq":
         raise click.BadParameter(f"applies to seq2seq and reader models only, and "
                                  f"{checkpoint} is a {kind}", param_hint="--beam")

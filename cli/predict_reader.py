@@ -9,7 +9,7 @@ import click
 from .output import dumps
 
 
-def predict_reader(checkpoint, meta, arrays, paths, beam, as_json):
+def predict_reader(checkpoint, meta, arrays, paths, beam, show, as_json):
     from nnlab.data.images import read_strip
     from nnlab.nn import reader_eval
     from nnlab.nn.restore import reader_model
@@ -20,8 +20,16 @@ def predict_reader(checkpoint, meta, arrays, paths, beam, as_json):
         raise click.UsageError("stdin (-) can be read once; give it at most once")
     model, (mean, std), max_digits = reader_model(meta, arrays, checkpoint)
     width = model.in_shape[2]
+    if show:
+        from .strip_art import render
+        from .ui import stderr_console
+
+        console = stderr_console()
     for path in paths:
         strip = read_strip(path, width)[None]
+        if show:
+            console.print(f"{path}, as the model sees it:", markup=False, soft_wrap=True)
+            render(strip[0], console)
         digits = reader_eval.read(model, strip, mean, std, max_digits, beam)
         p = float(reader_eval.probability(model, strip, digits, mean, std)[0])
         number = reader_eval.text(digits[0]) if len(digits[0]) else ""

@@ -18,14 +18,13 @@ from . import reader_eval
 from .archs import ReaderArch
 from .charlm import clip_grad_norm
 from .checkpoint import CheckpointError, split_arrays
-from .core import Trainer, rate
-from .meta import Meta, check
+from .meta import Meta
 from .optim import Adam
 from .reader import VOCAB, teacher_batch
-from .schedule import LRSchedule
+from .stepped import SteppedTrainer
 
 
-class ReaderTrainer(Trainer):
+class ReaderTrainer(SteppedTrainer):
     kind = "reader"
     hint = "try a lower --lr or a smaller --clip"
     val_what = "validation loss"
@@ -59,18 +58,7 @@ class ReaderTrainer(Trainer):
         per_strip = (1 + self.config.max_digits) / 2
         return self.step * self.config.batch_size * per_strip / self.n_digits
 
-    def schedule(self):
-        c = self.config
-        return LRSchedule(c.lr, self.total_steps, "cosine", c.warmup_steps, c.min_lr_frac)
-
-    def eval_every(self):
-        return self.config.eval_every or max(1, min(500, self.total_steps // 10))
-
     # -- the core's hooks ------------------------------------------------------
-
-    def begin(self, report):
-        report("start", {"total": self.total_steps, "done": self.step})
-        self.seen = 0
 
     def finished(self):
         return self.step >= self.total_steps
@@ -91,24 +79,11 @@ class ReaderTrainer(Trainer):
         clip_grad_norm(self.model.grads, self.config.clip)
         self.opt.step(self.model.params, self.model.grads, lr)
 
-    def after_step(self, report, batch, loss):
-        self.window[0] += loss
-        self.window[1] += 1
-        self.seen += len(batch[0])
-        self.items_per_second = rate(self.seen, self.seconds - self._t0[1])
-        report("step", {"done": self.progress(), "loss": loss,
-                        "tokens_per_second": self.items_per_second})
-
-    def validation_due(self):
-        return self.step % self.eval_every() == 0 or self.step == self.total_steps
-
-    def end(self, report, save):
-        if self.window[1]:
-            self.validation(report, save)
+    def batch_items(self, batch):
+        return len(batch[0])
 
     def validate(self, report):
-        train_loss = self.window[0] / self.window[1]
-        self.window = [0.0, 0]
+        train_loss = self.take_window()
         images, labels = self.val
         m = self.model
         got = reader_eval.read(m, images, self.mean, self.std, self.config.max_digits)
@@ -143,11 +118,7 @@ class ReaderTrainer(Trainer):
         except (TypeError, ValueError) as e:
             raise CheckpointError(f"{path} does not fit its own model: {e}") from None
         t.restore_state(m, arrays)
-        window = m.get("window", "list", [0.0, 0])
-        if len(window) != 2:
-            raise m.bad("window", "must hold a sum and a count")
-        t.window = [check(window[0], "float", lambda w: m.bad("window", w)),
-                    check(window[1], "count", lambda w: m.bad("window", w))]
+        t.restore_window(m)
         t.data_dir = m.get("data_dir", "str?", None)
         return t
 

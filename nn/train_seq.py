@@ -14,18 +14,17 @@ from nnlab.kernels import softmax_cross_entropy
 from .archs import SeqArch
 from .charlm import clip_grad_norm
 from .checkpoint import CheckpointError, split_arrays
-from .core import Trainer, rate
-from .meta import Meta, check
+from .meta import Meta
 from .optim import Adam
-from .schedule import LRSchedule
 from .recipe_options import total_steps
 from .seq_data import assemble, epoch_plan, steps_per_epoch
 from .seq_eval import score
+from .stepped import SteppedTrainer
 
 KINDS = ("classifier", "tagger", "seq2seq")
 
 
-class SeqTrainer(Trainer):
+class SeqTrainer(SteppedTrainer):
     hint = "try a lower --lr or a smaller --clip"
 
     def __init__(self, kind, config, train, val, src_tokens, tgt_tokens, arch=None):
@@ -59,19 +58,6 @@ class SeqTrainer(Trainer):
     def epoch(self):
         return self.epoch_index + self.pos / max(1, self.steps_per_epoch)
 
-    def schedule(self):
-        c = self.config
-        return LRSchedule(c.lr, self.total_steps, "cosine", c.warmup_steps, c.min_lr_frac)
-
-    def eval_every(self):
-        return self.config.eval_every or max(1, min(500, self.total_steps // 10))
-
-    # -- the core's hooks ------------------------------------------------------
-
-    def begin(self, report):
-        report("start", {"total": self.total_steps, "done": self.step})
-        self.step0, self.seen = self.step, 0
-
     def finished(self):
         patience = self.config.patience
         return self.step >= self.total_steps or bool(patience and self.stale >= patience)
@@ -103,25 +89,15 @@ class SeqTrainer(Trainer):
         self.opt.step(self.model.params, self.model.grads, lr)
 
     def after_step(self, report, batch, loss):
-        self.pos += 1
-        self.window[0] += loss
-        self.window[1] += 1
-        self.seen += batch[0].shape[1]
-        self.items_per_second = rate(self.seen, self.seconds - self._t0[1])
-        report("step", {"done": self.progress(), "loss": loss,
-                        "tokens_per_second": self.items_per_second})
+        self.pos += 1  # batches of the epoch done
+        super().after_step(report, batch, loss)
 
-    def validation_due(self):
-        return self.step % self.eval_every() == 0 or self.step == self.total_steps
-
-    def end(self, report, save):
-        if self.window[1]:
-            self.validation(report, save)
+    def batch_items(self, batch):
+        return batch[0].shape[1]
 
     def validate(self, report):
-        train_loss = self.window[0] / self.window[1]
-        self.window = [0.0, 0]
-        entry = {"step": self.step, "epoch": round(self.epoch, 4), "train_loss": train_loss,
+        entry = {"step": self.step, "epoch": round(self.epoch, 4),
+                 "train_loss": self.take_window(),
                  "val_loss": None, "seconds": round(self.seconds, 3)}
         if self.val:
             entry.update(score(self.kind, self.model, self.val, self.config.batch_size,
@@ -159,11 +135,7 @@ class SeqTrainer(Trainer):
         t.restore_state(m, arrays)
         t.epoch_index, t.pos = m.get("epoch", "count"), m.get("pos", "count")
         t.stale = m.get("stale", "count", 0)
-        window = m.get("window", "list", [0.0, 0])
-        if len(window) != 2:
-            raise m.bad("window", "must hold a sum and a count")
-        t.window = [check(window[0], "float", lambda w: m.bad("window", w)),
-                    check(window[1], "count", lambda w: m.bad("window", w))]
+        t.restore_window(m)
         if t.pos:
             t._plan = epoch_plan(train, config.batch_size, config.seed, t.epoch_index)
             if t.pos > len(t._plan):

@@ -78,5 +78,7 @@ CASES = [
          folder()),
     Case("predict-reader-missing", ("predict", READER, "{w}/nope.png"), 1,
          ("nope.png", "no such")),
+    Case("predict-show-on-a-classifier", ("predict", "{base}/clf.npz", "--show", "abc"), 2,
+         ("--show", "reader")),
     Case("predict-reader-stdin-twice", ("predict", READER, "-", "-"), 2, ("once",), input=b""),
 ]

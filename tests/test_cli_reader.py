@@ -82,6 +82,11 @@ def test_predict_reads_png_files_and_stdin(trained):
     assert number.isdigit() and 0 <= float(p) <= 1
     piped = strict_json(ok(run("predict", out, "-", "--json", input=path.read_bytes())).stdout)
     assert piped["input"] == "-" and piped["number"] == number
+    shown = ok(run("predict", out, "--show", path))
+    assert shown.stdout == files[0] + "\n"  # the picture goes to stderr only
+    art = shown.stderr.splitlines()
+    assert "as the model sees it" in art[0] and len(art) == 1 + 14
+    assert all(len(line) <= 128 for line in art[1:]) and "@" in shown.stderr
 
 
 def test_predict_refuses_what_is_not_a_picture(trained):

@@ -27,10 +27,12 @@ def toy_digits(n, seed, size=28):
     return x, y
 
 
-def write_dataset(folder, n_train=256, n_test=64, seed=0):
+def write_dataset(folder, n_train=256, n_test=64, seed=0, digits=None):
+    """An MNIST-named folder of ``digits(n, seed)`` (toy_digits by default)."""
+    digits = digits or toy_digits
     folder.mkdir(parents=True, exist_ok=True)
-    tx, ty = toy_digits(n_train, seed)
-    vx, vy = toy_digits(n_test, seed + 1)
+    tx, ty = digits(n_train, seed)
+    vx, vy = digits(n_test, seed + 1)
     for role, arr in (("train_images", tx), ("train_labels", ty),
                       ("test_images", vx), ("test_labels", vy)):
         write_idx(folder / MNIST_FILES[role], arr)
@@ -52,10 +54,4 @@ def stroke_digits(n, seed):
 
 def write_stroke_dataset(folder, n_train=600, n_test=100, seed=0):
     """An MNIST-named folder of stroke_digits, for the reader's tests."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tx, ty = stroke_digits(n_train, seed)
-    vx, vy = stroke_digits(n_test, seed + 1)
-    for role, arr in (("train_images", tx), ("train_labels", ty),
-                      ("test_images", vx), ("test_labels", vy)):
-        write_idx(folder / MNIST_FILES[role], arr)
-    return folder
+    return write_dataset(folder, n_train, n_test, seed, stroke_digits)
