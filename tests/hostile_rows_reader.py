@@ -38,6 +38,8 @@ CASES = [
     Case("reader-channels-two", (*TRAIN, "--channels", "4,8"), 2, ("--channels", "three")),
     Case("reader-channels-words", (*TRAIN, "--channels", "a,b,c"), 2, ("--channels",)),
     Case("reader-max-digits-0", (*TRAIN, "--max-digits", "0"), 2, ("--max-digits",)),
+    Case("reader-too-big-for-memory", (*TRAIN, "--hidden", "20000"), 2, ("--hidden", "memory"),
+         memory=1 << 30, max_alloc_mb=64),
     Case("reader-no-data", ("train-reader", "--data", "{w}/nowhere", "--no-download"), 1,
          ("nowhere",)),
     Case("reader-resume-a-cnn", ("train-reader", "--resume", "cnn.npz", "--data", "{data}"), 1,
