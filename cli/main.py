@@ -51,6 +51,7 @@ COMMANDS = {
     "train-reader": ("nnlab.cli.train_reader", "train_reader"),
     "predict": ("nnlab.cli.predict", "predict"),
     "warmup": ("nnlab.cli.warmup", "warmup"),
+    "info": ("nnlab.cli.info", "info"),
 }
 
 

@@ -21,7 +21,8 @@ file, never hang on hostile input") are below, and those of its later items
 (sizes beyond memory, wrong datasets, options that did nothing) in
 tests/hostile_rows_limits.py, and those of the second hostile-input pass in
 tests/hostile_rows_pass2.py, and those of the sequence commands in
-tests/hostile_rows_seq.py (the reader's: tests/hostile_rows_reader.py). ``memory``
+tests/hostile_rows_seq.py (the reader's: tests/hostile_rows_reader.py; nnlab
+info's: tests/hostile_rows_info.py). ``memory``
 makes the machine claim that many bytes available, so that /dev/zero
 fails after a few MB on any machine. Cases that need a real process (a
 closed pipe, a closed stdout) or that must succeed have tests of their own
@@ -37,6 +38,7 @@ import numpy as np
 import pytest
 
 import hostile_rows_files
+import hostile_rows_info
 import hostile_rows_limits
 import hostile_rows_meta
 import hostile_rows_pass2
@@ -163,7 +165,8 @@ ISSUE_12 = [
 ]
 
 CASES = (hostile_rows_files.CASES + hostile_rows_meta.CASES + ISSUE_12 + hostile_rows_limits.CASES
-         + hostile_rows_pass2.CASES + hostile_rows_seq.CASES + hostile_rows_reader.CASES)
+         + hostile_rows_pass2.CASES + hostile_rows_seq.CASES + hostile_rows_reader.CASES
+         + hostile_rows_info.CASES)
 
 
 def test_the_table_is_big_enough():
