@@ -16,7 +16,8 @@ from .output import dumps, require_stdout
 @click.option("--beam", type=click.IntRange(min=1), default=1, show_default=True,
               help="seq2seq and reader: beam search over this many hypotheses (1: greedy).")
 @click.option("--show-errors", type=click.IntRange(min=0), default=0, metavar="N",
-              help="reader: draw the N most confidently misread test strips.")
+              help="cnn and reader: draw the N most confidently wrong test images or strips, "
+                   "with the truth and the prediction.")
 @json_option
 @threads_option
 def eval_cmd(checkpoint, textfile, data_dir, download, beam, show_errors, as_json):
@@ -43,9 +44,9 @@ def eval_cmd(checkpoint, textfile, data_dir, download, beam, show_errors, as_jso
     require_stdout("the evaluation")
     watch_compiles()
     meta, arrays = load_checkpoint(checkpoint)
-    if show_errors and meta["kind"] != "reader":
-        raise click.BadParameter(f"applies to reader checkpoints only, and {checkpoint} is a "
-                                 f"{meta['kind']}", param_hint="--show-errors")
+    if show_errors and meta["kind"] not in ("reader", "cnn"):
+        raise click.BadParameter(f"applies to image models (cnn, reader) only, and {checkpoint} "
+                                 f"is a {meta['kind']}", param_hint="--show-errors")
     if beam > 1 and meta["kind"] not in ("seq2seq", "reader"):
         raise click.BadParameter(f"applies to seq2seq and reader checkpoints only, and "
                                  f"{checkpoint} is a {meta['kind']}", param_hint="--beam")
@@ -65,7 +66,7 @@ def eval_cmd(checkpoint, textfile, data_dir, download, beam, show_errors, as_jso
         if textfile is not None:
             raise click.UsageError(f"{checkpoint} is an image classifier; TEXTFILE is for "
                                    "character models")
-        results = _eval_cnn(checkpoint, meta, arrays, data_dir, download)
+        results = _eval_cnn(checkpoint, meta, arrays, data_dir, download, show_errors)
         printer = _print_cnn
     elif meta["kind"] == "charlm":
         if data_dir is not None:
@@ -84,7 +85,7 @@ def eval_cmd(checkpoint, textfile, data_dir, download, beam, show_errors, as_jso
     else:
         raise CheckpointError(f"{checkpoint} holds a {meta['kind']!r} model, which eval does not know")
     if as_json:
-        click.echo(dumps(results))
+        click.echo(dumps({k: v for k, v in results.items() if not k.startswith("_")}))
     else:
         printer(results)
 
@@ -123,7 +124,7 @@ def _print_charlm(r):
                f"{r['source']})")
 
 
-def _eval_cnn(checkpoint, meta, arrays, data_dir, download):
+def _eval_cnn(checkpoint, meta, arrays, data_dir, download, show_errors=0):
     from nnlab.data.datasets import load_dataset
     from nnlab.nn.eval_run import cnn_for_eval, evaluate_cnn
 
@@ -132,7 +133,7 @@ def _eval_cnn(checkpoint, meta, arrays, data_dir, download):
     model, scaling, dataset, hint = cnn_for_eval(checkpoint, meta, arrays)
     with download_progress() as on_progress:
         data = load_dataset(dataset, data_dir or hint, download=download, on_progress=on_progress)
-    return evaluate_cnn(checkpoint, model, scaling, data)
+    return evaluate_cnn(checkpoint, model, scaling, data, show_errors)
 
 
 def _print_cnn(r):
@@ -158,3 +159,10 @@ def _print_cnn(r):
         confusion.add_row(f"{i} {name}" if name != str(i) else name,
                           *[f"[bold]{v}[/bold]" if j == i else str(v) for j, v in enumerate(row)])
     console.print(confusion)
+    if r.get("errors"):
+        from .strip_art import render
+
+        for e, image in zip(r["errors"], r["_images"]):
+            console.print(f"test image {e['index']}: {e['true']} taken for {e['predicted']} "
+                          f"(probability {e['probability']:.3f})", markup=False, soft_wrap=True)
+            render(image, console)

@@ -30,9 +30,10 @@ def cnn_for_eval(path, meta, arrays):
             m.get("data_dir", "str?", None))
 
 
-def evaluate_cnn(path, model, scaling, data):
+def evaluate_cnn(path, model, scaling, data, show_errors=0):
     """Accuracy, loss, per-class precision and recall, and the confusion
-    matrix of ``model`` (from checkpoint ``path``) on ``data``'s test split."""
+    matrix of ``model`` (from checkpoint ``path``) on ``data``'s test split;
+    with ``show_errors``, that many most confidently wrong test images."""
     mean, std = scaling
     if data.test_x.shape[1:] != model.in_shape[1:] or len(data.classes) != model.out_shape[0]:
         raise CheckpointError(
@@ -40,11 +41,17 @@ def evaluate_cnn(path, model, scaling, data):
             f"classes, and those of {data.folder or data.name} are "
             f"{_side(data.test_x.shape[1:])} in {len(data.classes)}; evaluate it on the "
             "images it was trained on (--data)")
-    m = evaluate_classifier(model, data.test_x, data.test_y, mean, std, len(data.classes))
+    m = evaluate_classifier(model, data.test_x, data.test_y, mean, std, len(data.classes),
+                            worst=show_errors)
     precision, recall = precision_recall(m["confusion"])
-    return {"kind": "cnn", "dataset": data.name, "examples": int(len(data.test_y)),
-            "accuracy": m["accuracy"], "loss": m["loss"], "classes": list(data.classes),
-            "precision": precision, "recall": recall, "confusion": m["confusion"].tolist()}
+    out = {"kind": "cnn", "dataset": data.name, "examples": int(len(data.test_y)),
+           "accuracy": m["accuracy"], "loss": m["loss"], "classes": list(data.classes),
+           "precision": precision, "recall": recall, "confusion": m["confusion"].tolist()}
+    if show_errors:
+        out["errors"] = [{"index": i, "true": data.classes[t], "predicted": data.classes[q],
+                          "probability": p} for i, t, q, p in m["errors"]]
+        out["_images"] = [data.test_x[i] for i, _, _, _ in m["errors"]]
+    return out
 
 
 def lm_for_eval(path, meta, arrays):

@@ -34,20 +34,34 @@ def pixel_stats(images):
     return mean, (std if std > 1e-9 else 1.0)
 
 
-def evaluate_classifier(model, images, labels, mean, std, num_classes, batch_size=1000):
+def evaluate_classifier(model, images, labels, mean, std, num_classes, batch_size=1000,
+                        worst=0):
     """{loss, accuracy, confusion} over a whole split. confusion[i, j] counts
-    examples of class i predicted as j."""
+    examples of class i predicted as j. With ``worst``, also "errors": the
+    ``worst`` most confidently wrong examples, [(index, true, predicted,
+    probability of the prediction)], the surest first."""
     n = len(labels)
     confusion = np.zeros((num_classes, num_classes), np.int64)
     total = 0.0
+    wrong = []  # (probability, index, true, predicted) of every mistake
     for start in range(0, n, batch_size):
         y = labels[start:start + batch_size].astype(np.int64)
         logits = model.forward(normalize_images(images[start:start + batch_size], mean, std))
         loss, _ = softmax_cross_entropy(logits, y)
         total += loss * len(y)
-        np.add.at(confusion, (y, logits.argmax(axis=1)), 1)
+        predicted = logits.argmax(axis=1)
+        np.add.at(confusion, (y, predicted), 1)
+        if worst:
+            z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+            p = 1.0 / np.exp(z).sum(axis=1)  # the top class's softmax probability
+            for i in np.flatnonzero(predicted != y):
+                wrong.append((float(p[i]), start + int(i), int(y[i]), int(predicted[i])))
     correct = int(np.trace(confusion))
-    return {"loss": total / max(n, 1), "accuracy": correct / max(n, 1), "confusion": confusion}
+    out = {"loss": total / max(n, 1), "accuracy": correct / max(n, 1), "confusion": confusion}
+    if worst:
+        wrong.sort(key=lambda w: (-w[0], w[1]))
+        out["errors"] = [(i, t, q, p) for p, i, t, q in wrong[:worst]]
+    return out
 
 
 def precision_recall(confusion):

@@ -54,8 +54,8 @@ CASES = [
          text_file(b"abc\n", "a.txt")),
     Case("eval-reader-images-not-28", ("eval", READER, "--data", "{w}/baddata", "--no-download"),
          1, ("baddata", "28x28"), images(32, 32)),
-    Case("eval-cnn-show-errors", ("eval", "cnn.npz", "--show-errors", "3"), 2,
-         ("--show-errors", "reader")),
+    Case("eval-charlm-show-errors", ("eval", "charlm.npz", "--show-errors", "3"), 2,
+         ("--show-errors", "image models")),
     Case("eval-reader-arch-claims-huge-model", ("eval", "{w}/bad.npz"), 1, ("bad.npz",),
          checkpoint("reader", meta=lambda m: m["arch"]["args"].update(
              conv3=60000, hidden=60000, width=60000)), max_alloc_mb=256),

@@ -56,6 +56,28 @@ def test_eval_tables_and_remembered_data_folder(tmp_path, tiny_mnist):
     assert "precision" in ev.stdout and "recall" in ev.stdout and "confusion" in ev.stdout
 
 
+def test_eval_shows_the_most_confident_mistakes(tmp_path, tiny_mnist):
+    assert train(tmp_path, tiny_mnist).exit_code == 0
+    ev = run("eval", tmp_path / "cnn.npz", "--json", "--show-errors", 3)
+    assert ev.exit_code == 0, ev.output
+    report = json.loads(ev.stdout)
+    confusion = np.array(report["confusion"])
+    wrong = int(confusion.sum() - np.trace(confusion))
+    errors = report["errors"]
+    assert len(errors) == min(3, wrong) and "_images" not in report
+    probabilities = [e["probability"] for e in errors]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(e["true"] != e["predicted"] and 0.1 <= e["probability"] <= 1 for e in errors)
+    # Every shown mistake is one the confusion matrix counts.
+    for e in errors:
+        assert confusion[int(e["true"]), int(e["predicted"])] >= 1
+    text = run("eval", tmp_path / "cnn.npz", "--show-errors", 1).stdout
+    if wrong:  # one 28x28 image, 14 lines of ASCII under its line
+        lines = text.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith("test image "))
+        assert "taken for" in lines[at] and len(lines) - at - 1 == 14
+
+
 def test_learns_the_toy_digits(tmp_path, tiny_mnist):
     result = run("train-cnn", "--data", tiny_mnist, "--epochs", 6, "--batch-size", 16,
                  "--out", tmp_path / "cnn.npz", "--json")
