@@ -82,6 +82,20 @@ def usage_errors(command):
     return wrapper
 
 
+log_option = click.option(
+    "--log", "log", type=click.Path(allow_dash=True), default=None, metavar="FILE.jsonl",
+    help="Append one JSON object per validation (per epoch for train-cnn) to this JSON Lines "
+         "file: step, epoch, losses, accuracy, learning rate, speed, wall seconds. - is "
+         "stdout (the results then go to stderr), when --json is off.")
+
+
+def results_echo(log):
+    """click.echo for a command's results: to stderr when --log - holds stdout."""
+    if log == "-":
+        return lambda text="": click.echo(text, err=True)
+    return click.echo
+
+
 download_option = click.option(
     "--download/--no-download", default=True, show_default=True,
     help="Download the dataset when it is not found.")

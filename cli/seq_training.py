@@ -5,7 +5,8 @@ module names its kind; this parses, calls nn/ and data/, and prints."""
 import click
 
 from .config_options import config_options, given
-from .options import (best_path, explicit, force_option, json_option, out_option,
+from .metrics_log import check_log
+from .options import (log_option, results_echo, best_path, explicit, force_option, json_option, out_option,
                       resume_option, resumed_out, threads_option, usage_errors,
                       writable_output_and_best)
 from .output import dumps
@@ -26,16 +27,17 @@ def train_command(kind, config_cls, doc):
     @force_option
     @resume_option("Continue training from this checkpoint (FILE defaults to its data).")
     @json_option
+    @log_option
     @threads_option
     @click.pass_context
     @usage_errors
-    def command(ctx, file, out, force, resume, as_json, **_):
-        run(ctx, kind, config_cls, file, out, force, resume, as_json)
+    def command(ctx, file, out, force, resume, as_json, log, **_):
+        run(ctx, kind, config_cls, file, out, force, resume, as_json, log)
 
     return command
 
 
-def run(ctx, kind, config_cls, file, out, force, resume, as_json):
+def run(ctx, kind, config_cls, file, out, force, resume, as_json, log=None):
     from nnlab.data.seqtask import Tokens, encode_pairs, vocabularies
     from nnlab.data.tsv import read_pairs, split_heldout
     from nnlab.nn.seq_run import build_seq, seq_results, seq_settings
@@ -47,6 +49,8 @@ def run(ctx, kind, config_cls, file, out, force, resume, as_json):
     if resume and not explicit(ctx, "out"):
         out = resumed_out(resume)
     best = best_path(out)
+    check_log(log, (out, best), as_json)
+    echo = results_echo(log)
     options = given(ctx, config_cls)
     config, file, checkpoint, tokens = seq_settings(kind, file, options, resume)
     pairs = read_pairs(file, kind)
@@ -68,13 +72,13 @@ def run(ctx, kind, config_cls, file, out, force, resume, as_json):
                 f"{trainer.total_steps:,} steps of {c.batch_size}")
     again = f"nnlab train-{kind}" + (" -" if file == "-" else "")
     final = train(trainer, SeqProgress(unit="seq"), out, best=best, resume=resume, force=force,
-                  as_json=as_json, lines=[headline], resume_command=again)
+                  as_json=as_json, lines=[headline], resume_command=again, metrics_log=log)
     results = seq_results(trainer, final, out, best)
     if as_json:
         click.echo(dumps(results))
         return
     if results.get("train_loss") is None:  # the time limit came before the first step
-        click.echo(f"no step taken in {trainer.seconds:.1f}s; checkpoint {out} not written")
+        echo(f"no step taken in {trainer.seconds:.1f}s; checkpoint {out} not written")
         return
     line = f"train loss {results['train_loss']:.4f}"
     if results.get("val_loss") is not None:
@@ -82,5 +86,5 @@ def run(ctx, kind, config_cls, file, out, force, resume, as_json):
         for key in ("accuracy", "exact_match"):
             if results.get(key) is not None:
                 line += f"  val {key.replace('_', ' ')} {results[key]:.2%}"
-    click.echo(line + f" after {plural(trainer.step, 'step')}, {trainer.seconds:.1f}s")
-    click.echo(f"checkpoint {out}" + (f" (best: {best})" if results["best_checkpoint"] else ""))
+    echo(line + f" after {plural(trainer.step, 'step')}, {trainer.seconds:.1f}s")
+    echo(f"checkpoint {out}" + (f" (best: {best})" if results["best_checkpoint"] else ""))

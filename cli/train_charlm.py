@@ -9,7 +9,9 @@ import click
 from nnlab.nn.charlm_config import CharLMConfig
 
 from .config_options import config_options, given
-from .options import (best_path, explicit, force_option, json_option, out_option,
+from .metrics_log import check_log
+from .options import (best_path, explicit, force_option, json_option, log_option, out_option,
+                      results_echo,
                       resume_option, resumed_out, threads_option, usage_errors,
                       writable_output_and_best)
 from .output import dumps
@@ -23,10 +25,11 @@ from .output import dumps
 @force_option
 @resume_option("Continue training from this checkpoint (FILE defaults to its corpus).")
 @json_option
+@log_option
 @threads_option
 @click.pass_context
 @usage_errors
-def train_charlm(ctx, file, out, force, resume, as_json, **_):
+def train_charlm(ctx, file, out, force, resume, as_json, log, **_):
     """Train a character-level language model on FILE ("-" for stdin).
 
     The vocabulary is the set of characters in FILE (read as UTF-8). Progress
@@ -43,6 +46,8 @@ def train_charlm(ctx, file, out, force, resume, as_json, **_):
     if resume and not explicit(ctx, "out"):
         out = resumed_out(resume)
     best = best_path(out)
+    check_log(log, (out, best), as_json)
+    echo = results_echo(log)
     options = given(ctx, CharLMConfig)
     config, file, checkpoint = lm_settings(file, options, resume)
     file, text, vocab, notes = read_corpus(file, (out, best))
@@ -58,7 +63,7 @@ def train_charlm(ctx, file, out, force, resume, as_json, **_):
     # The checkpoint knows its corpus's path; only stdin must be given again.
     again = "nnlab train-charlm" + (" -" if file == "-" else "")
     final = train(trainer, LMProgress(unit="tok"), out, best=best, resume=resume, force=force,
-                  as_json=as_json, lines=[*notes, headline], resume_command=again)
+                  as_json=as_json, lines=[*notes, headline], resume_command=again, metrics_log=log)
 
     results = lm_results(trainer, final, out, best)
     if as_json:
@@ -70,6 +75,6 @@ def train_charlm(ctx, file, out, force, resume, as_json, **_):
                  f"{results['val_chars']:,} characters)")
     elif trainer.cut_short:
         line += "  (no val loss: the time limit stopped the validation)"
-    click.echo(line + f" nats/char after {trainer.step:,} steps, {trainer.seconds:.1f}s, "
+    echo(line + f" nats/char after {trainer.step:,} steps, {trainer.seconds:.1f}s, "
                f"{trainer.tokens_per_second:,.0f} tokens/s")
-    click.echo(f"checkpoint {out}" + (f" (best: {best})" if results["best_checkpoint"] else ""))
+    echo(f"checkpoint {out}" + (f" (best: {best})" if results["best_checkpoint"] else ""))

@@ -8,7 +8,8 @@ import click
 from nnlab.nn.cnn_config import CNNConfig
 
 from .config_options import config_options, given
-from .options import (data_option, download_option, explicit, force_option, json_option,
+from .metrics_log import check_log
+from .options import (log_option, results_echo, data_option, download_option, explicit, force_option, json_option,
                       out_option, resume_option, threads_option, usage_errors, writable_output)
 from .output import dumps
 
@@ -22,10 +23,11 @@ from .output import dumps
 @resume_option()
 @download_option
 @json_option
+@log_option
 @threads_option
 @click.pass_context
 @usage_errors
-def train_cnn(ctx, data_dir, out, force, resume, download, as_json, **_):
+def train_cnn(ctx, data_dir, out, force, resume, download, as_json, log, **_):
     """Train a CNN (LeNet-5, AlexNet-style or ResNet) on MNIST or Fashion-MNIST.
 
     Progress goes to stderr; the test accuracy and the checkpoint's name go to
@@ -40,6 +42,8 @@ def train_cnn(ctx, data_dir, out, force, resume, download, as_json, **_):
 
     if resume and not explicit(ctx, "out"):
         out = resume
+    check_log(log, (out,), as_json)
+    echo = results_echo(log)
 
     def load_data(name, folder):
         with download_progress() as on_progress:
@@ -54,13 +58,13 @@ def train_cnn(ctx, data_dir, out, force, resume, download, as_json, **_):
                 f"{trainer.n_train:,} {c.dataset} images{where}, {plural(c.epochs, 'epoch')}, "
                 f"batch {c.batch_size}, {c.optimizer} lr {c.lr:g}")
     final = train(trainer, TrainProgress(), out, resume=resume, force=force, as_json=as_json,
-                  lines=[headline, *notes], resume_command="nnlab train-cnn")
+                  lines=[headline, *notes], resume_command="nnlab train-cnn", metrics_log=log)
 
     results = cnn_results(trainer, final, out)
     if as_json:
         click.echo(dumps(results))
         return
-    click.echo(f"test accuracy {results['test_accuracy']:.2%} (loss {results['test_loss']:.4f}) "
+    echo(f"test accuracy {results['test_accuracy']:.2%} (loss {results['test_loss']:.4f}) "
                f"after {plural(round(trainer.epoch, 2), 'epoch')}, "
                f"{trainer.seconds:.1f}s of training")
-    click.echo(f"checkpoint {out}")
+    echo(f"checkpoint {out}")

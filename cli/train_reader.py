@@ -9,7 +9,8 @@ import click
 from nnlab.nn.reader_config import ReaderConfig
 
 from .config_options import config_options, given
-from .options import (best_path, data_option, download_option, explicit, force_option,
+from .metrics_log import check_log
+from .options import (log_option, results_echo, best_path, data_option, download_option, explicit, force_option,
                       json_option, out_option, resume_option, resumed_out, threads_option,
                       usage_errors, writable_output_and_best)
 from .output import dumps
@@ -25,10 +26,11 @@ from .output import dumps
 @resume_option("Continue training from this checkpoint (--data defaults to its digits).")
 @download_option
 @json_option
+@log_option
 @threads_option
 @click.pass_context
 @usage_errors
-def train_reader(ctx, data_dir, out, force, resume, download, as_json, **_):
+def train_reader(ctx, data_dir, out, force, resume, download, as_json, log, **_):
     """Train a reader of handwritten numbers on strips composed from MNIST.
 
     Every step draws new strips of 1 to --max-digits training digits, with
@@ -50,6 +52,8 @@ def train_reader(ctx, data_dir, out, force, resume, download, as_json, **_):
     if resume and not explicit(ctx, "out"):
         out = resumed_out(resume)
     best = best_path(out)
+    check_log(log, (out, best), as_json)
+    echo = results_echo(log)
     options = given(ctx, ReaderConfig)
     config, saved_dir, checkpoint = reader_settings(options, resume)
     with download_progress() as on_progress:
@@ -66,7 +70,7 @@ def train_reader(ctx, data_dir, out, force, resume, download, as_json, **_):
                 + (f", at most {c.time_limit:g}s" if c.time_limit else ""))
     final = train(trainer, SeqProgress(unit="strips"), out, best=best, resume=resume,
                   force=force, as_json=as_json, lines=[headline],
-                  resume_command="nnlab train-reader")
+                  resume_command="nnlab train-reader", metrics_log=log)
     test = None
     if final is not None:
         images, labels = test_strips(data.test_x, data.test_y, c.max_digits)
@@ -79,10 +83,10 @@ def train_reader(ctx, data_dir, out, force, resume, download, as_json, **_):
         click.echo(dumps(results))
         return
     if test is None:  # the time limit came before the first step
-        click.echo(f"no step taken in {trainer.seconds:.1f}s; checkpoint {out} not written")
+        echo(f"no step taken in {trainer.seconds:.1f}s; checkpoint {out} not written")
         return
     lengths = "  ".join(f"{k}: {v:.1%}" for k, v in test["by_length"].items())
-    click.echo(f"test: {test['exact_match']:.2%} of {test['strips']:,} numbers read right "
+    echo(f"test: {test['exact_match']:.2%} of {test['strips']:,} numbers read right "
                f"({test['accuracy']:.2%} of digits; by digits {lengths}) after "
                f"{plural(trainer.step, 'step')}, {trainer.seconds:.1f}s")
-    click.echo(f"checkpoint {out}" + (f" (best: {best})" if results["best_checkpoint"] else ""))
+    echo(f"checkpoint {out}" + (f" (best: {best})" if results["best_checkpoint"] else ""))

@@ -15,12 +15,13 @@ from .out_lock import exclusive
 
 
 def train(trainer, progress, out, *, resume_command, best=None, resume=None, force=False, as_json=False,
-          lines=()):
+          lines=(), metrics_log=None):
     """Runs ``trainer`` (nn/core.py) with ``progress`` (cli/ui.py) as its
     report, saving to ``out`` after each validation and to ``best`` (if
     given) when the validation figure improved. ``lines``: said on stderr
-    first. Returns the final history entry; exits with the signal's code
-    after an interrupt, telling how to resume (``resume_command``)."""
+    first. ``metrics_log``: the --log file (cli/metrics_log.py), or None. Returns
+    the final history entry; exits with the signal's code after an
+    interrupt, telling how to resume (``resume_command``)."""
     from nnlab.nn.checkpoint import save_checkpoint
     from nnlab.nn.runs import Diverged
 
@@ -41,7 +42,8 @@ def train(trainer, progress, out, *, resume_command, best=None, resume=None, for
             raise save_failed(e, log, t.step) from None
 
     try:
-        with exclusive(out), progress as report, graceful_stop(report.line) as stop:
+        with exclusive(out), progress as report, graceful_stop(report.line) as stop, \
+                _logging(metrics_log, trainer, report) as report:
             for line in lines:
                 report.line(line)
             final = trainer.run(report, save=save, stop=stop)
@@ -53,3 +55,12 @@ def train(trainer, progress, out, *, resume_command, best=None, resume=None, for
         ctx.exit(stop.exit_code)
     return final
 
+
+
+def _logging(log, trainer, report):
+    """The report, appending to the --log file when there is one."""
+    import contextlib
+
+    from .metrics_log import MetricsLog
+
+    return MetricsLog(log, trainer, report) if log else contextlib.nullcontext(report)

@@ -49,6 +49,7 @@ class Trainer:
         self.best_val = None      # lowest val_key figure so far
         self.interrupted = False  # stopped by stop() (a signal), saved without validating
         self.cut_short = False    # the time limit stopped a validation
+        self.lr = None            # the learning rate of the last step
         self._t0 = None           # (a clock reading, ``seconds`` then), set by run()
 
     # -- the time-aware schedule ---------------------------------------------
@@ -103,7 +104,8 @@ class Trainer:
             # Before the update: a diverged loss must not reach the weights.
             check_loss(loss, self.step + 1, last_good, self.hint, self.bound)
             last_good = loss
-            self.learn(lr_at(self.progress()))
+            self.lr = lr_at(self.progress())  # the learning rate of the last step (--log)
+            self.learn(self.lr)
             self.step += 1
             before = self.seconds
             self.tick()
