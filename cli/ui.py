@@ -60,6 +60,9 @@ class TrainProgress:
         self.unit = unit
         self.progress = None
         self.task = None
+        from .sparkline import Sparkline
+
+        self.sparkline = Sparkline()  # the recent loss, on the live bar only
 
     def __enter__(self):
         if self.console.is_terminal:
@@ -92,8 +95,9 @@ class TrainProgress:
                 f"epoch {info['epoch']}/{info['epochs']}", total=info["batches"],
                 completed=info["done"], stats="")
         elif event == "batch" and self.task is not None:
-            stats = (f"loss {info['loss']:.4f}  acc {info['accuracy']:6.2%}  "
-                     f"{info['images_per_second']:,.0f} {self.unit}/s")
+            self.sparkline.add(info["loss"])
+            stats = (f"loss {info['loss']:.4f} {self.sparkline.text()}  "
+                     f"acc {info['accuracy']:6.2%}  {info['images_per_second']:,.0f} {self.unit}/s")
             self.progress.update(self.task, completed=info["done"], stats=stats)
         elif event == "epoch_end":
             if self.task is not None:
@@ -115,7 +119,9 @@ class LMProgress(TrainProgress):
             self.task = self.progress.add_task("training", total=info["total"],
                                                completed=info["done"], stats="")
         elif event == "step" and self.task is not None:
-            stats = f"loss {info['loss']:.4f}  {info['tokens_per_second']:,.0f} {self.unit}/s"
+            self.sparkline.add(info["loss"])
+            stats = (f"loss {info['loss']:.4f} {self.sparkline.text()}  "
+                     f"{info['tokens_per_second']:,.0f} {self.unit}/s")
             self.progress.update(self.task, completed=info["done"], stats=stats)
         elif event == "val_progress":
             self.validating.update(info["done"], info["total"])
