@@ -52,6 +52,7 @@ COMMANDS = {
     "predict": ("nnlab.cli.predict", "predict"),
     "warmup": ("nnlab.cli.warmup", "warmup"),
     "info": ("nnlab.cli.info", "info"),
+    "export": ("nnlab.cli.export", "export"),
 }
 
 

@@ -1,0 +1,67 @@
+"""nnlab export: a checkpoint's weights for other tools (nn/export.py)."""
+
+import os
+
+import click
+
+
+def _is_safetensors(path):
+    """True for a file that starts as a safetensors file does: an 8-byte
+    header length, then a JSON object."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+@click.command("export")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace OUT even if it is not a safetensors file.")
+def export(checkpoint, out, force):
+    """Write CHECKPOINT's weights to OUT.safetensors, under PyTorch's own
+    state_dict names and layouts (nn.Embedding, nn.LSTM or nn.RNN, nn.Linear),
+    with the architecture and vocabulary in the file's metadata. Character
+    models only, for now; the README has the PyTorch code that loads it.
+    """
+    import tempfile
+
+    from nnlab import NnlabError
+    from nnlab.nn.checkpoint import load_checkpoint
+    from nnlab.nn.export import charlm_state_dict
+    from nnlab.nn.target import TargetError, output_target
+
+    if not out.endswith(".safetensors"):
+        raise click.BadParameter(f"{out}: give a name ending in .safetensors (the one format "
+                                 "export writes so far)", param_hint="OUT")
+    try:
+        real = output_target(out, _is_safetensors, force, what="safetensors file")
+    except TargetError as e:
+        raise click.BadParameter(str(e), param_hint="OUT") from None
+    try:
+        from safetensors.numpy import save
+    except ImportError:
+        raise NnlabError("export needs the safetensors package: pip install 'nnlab[interop]' "
+                         "(or pip install safetensors)") from None
+    meta, arrays = load_checkpoint(checkpoint)
+    if meta.get("kind") != "charlm":
+        raise NnlabError(f"{checkpoint} is a {meta.get('kind')} checkpoint; export writes "
+                         "character models (train-charlm) so far")
+    tensors, info = charlm_state_dict(meta, arrays, checkpoint)
+    data = save(tensors, metadata=info)
+    folder = os.path.dirname(os.path.abspath(real))
+    fd, tmp = tempfile.mkstemp(prefix=".export.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, real)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    click.echo(f"{out}: {len(tensors)} tensors, "
+               f"{sum(t.size for t in tensors.values()):,} weights")
