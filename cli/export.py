@@ -22,15 +22,17 @@ def _is_safetensors(path):
 @click.option("--force", is_flag=True, help="Replace OUT even if it is not a safetensors file.")
 def export(checkpoint, out, force):
     """Write CHECKPOINT's weights to OUT.safetensors, under PyTorch's own
-    state_dict names and layouts (nn.Embedding, nn.LSTM or nn.RNN, nn.Linear),
-    with the architecture and vocabulary in the file's metadata. Character
-    models only, for now; the README has the PyTorch code that loads it.
+    state_dict names and layouts (nn.Embedding, nn.LSTM or nn.RNN, nn.Linear
+    for a character model; nn.Conv2d and nn.Linear for LeNet-5 and the
+    AlexNet-style CNN), with the architecture (and vocabulary, or input
+    scaling) in the file's metadata. The README has the PyTorch code that
+    loads them.
     """
     import tempfile
 
     from nnlab import NnlabError
     from nnlab.nn.checkpoint import load_checkpoint
-    from nnlab.nn.export import charlm_state_dict
+    from nnlab.nn.export import charlm_state_dict, cnn_state_dict
     from nnlab.nn.target import TargetError, output_target
 
     if not out.endswith(".safetensors"):
@@ -46,10 +48,11 @@ def export(checkpoint, out, force):
         raise NnlabError("export needs the safetensors package: pip install 'nnlab[interop]' "
                          "(or pip install safetensors)") from None
     meta, arrays = load_checkpoint(checkpoint)
-    if meta.get("kind") != "charlm":
+    make = {"charlm": charlm_state_dict, "cnn": cnn_state_dict}.get(meta.get("kind"))
+    if make is None:
         raise NnlabError(f"{checkpoint} is a {meta.get('kind')} checkpoint; export writes "
-                         "character models (train-charlm) so far")
-    tensors, info = charlm_state_dict(meta, arrays, checkpoint)
+                         "character models and LeNet-5 or AlexNet-style CNNs so far")
+    tensors, info = make(meta, arrays, checkpoint)
     data = save(tensors, metadata=info)
     folder = os.path.dirname(os.path.abspath(real))
     fd, tmp = tempfile.mkstemp(prefix=".export.", suffix=".tmp", dir=folder)

@@ -87,3 +87,34 @@ def test_refuses_other_kinds_names_and_files(tmp_path):
     assert_clean_failure(run("export", tmp_path / "poem.txt", tmp_path / "y.safetensors"), 1,
                          "poem.txt")
     assert not (tmp_path / "y.safetensors").exists()
+
+
+@pytest.mark.parametrize("arch", ["lenet5", "alexnet"])
+def test_the_readme_cnn_code_gives_nnlabs_logits(tmp_path, tiny_mnist, arch):
+    pytest.importorskip("torch")
+    from nnlab.nn.checkpoint import load_checkpoint
+    from nnlab.nn.evaluate import normalize_images
+    from nnlab.nn.restore import cnn_model, cnn_normalization
+
+    ckpt = tmp_path / "cnn.npz"
+    r = run("train-cnn", "--data", tiny_mnist, "--arch", arch, "--epochs", 1, "--limit", 64,
+            "--batch-size", 32, "--out", ckpt)
+    assert r.exit_code == 0, r.output
+    assert run("export", ckpt, tmp_path / "cnn.safetensors").exit_code == 0
+    code = re.search(r"<!-- pytorch-cnn-snippet -->\n```python\n(.*?)```", README.read_text(),
+                     re.S).group(1)
+    images = np.random.default_rng(0).integers(0, 256, (3, 1, 28, 28)).astype(np.uint8)
+    code = code.replace("images = np.zeros((2, c, side, side), np.uint8)",
+                        "images = test_images")
+    scope = {"test_images": images}
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(code, "README.md", "exec"), scope)
+    finally:
+        os.chdir(here)
+    meta, arrays = load_checkpoint(ckpt)
+    model = cnn_model(meta, arrays)
+    ours = model.forward(normalize_images(images, *cnn_normalization(meta)))
+    theirs = scope["logits"].detach().numpy()
+    np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-5)
