@@ -46,3 +46,33 @@ def reading(path, error, what="file", want=None):
         yield
     except OSError as err:
         raise error(file_error(err, path, what, want)) from None
+
+
+def atomic_write(real, write, tmp_prefix=None):
+    """Writes a file at the real path ``real`` (links already followed, the
+    target already checked: nn/target.py) through ``write(f)``, ``f`` a
+    binary file: into a temporary file in the same folder, synced, then
+    moved into place, so that a crash or a full disk mid-write leaves what
+    was there as it was. The temporary file is ``.NAME.XXXX.tmp`` (or
+    ``tmp_prefix`` + XXXX + ".tmp") and gone if the write fails."""
+    import os
+    import tempfile
+
+    folder, name = os.path.split(real)
+    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix or f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        # mkstemp makes the file private; give it the mode any new file gets.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, real)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

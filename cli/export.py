@@ -1,7 +1,5 @@
 """nnlab export: a checkpoint's weights for other tools (nn/export.py)."""
 
-import os
-
 import click
 
 
@@ -28,9 +26,8 @@ def export(checkpoint, out, force):
     scaling) in the file's metadata. The README has the PyTorch code that
     loads them.
     """
-    import tempfile
-
     from nnlab import NnlabError
+    from nnlab.files import atomic_write
     from nnlab.nn.checkpoint import load_checkpoint
     from nnlab.nn.export import charlm_state_dict, cnn_state_dict
     from nnlab.nn.target import TargetError, output_target
@@ -54,17 +51,6 @@ def export(checkpoint, out, force):
                          "character models and LeNet-5 or AlexNet-style CNNs so far")
     tensors, info = make(meta, arrays, checkpoint)
     data = save(tensors, metadata=info)
-    folder = os.path.dirname(os.path.abspath(real))
-    fd, tmp = tempfile.mkstemp(prefix=".export.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, real)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(real, lambda f: f.write(data))
     click.echo(f"{out}: {len(tensors)} tensors, "
                f"{sum(t.size for t in tensors.values()):,} weights")

@@ -87,20 +87,27 @@ def plot(checkpoints, y, x, png):
     click.echo(chart if terminal else plt.uncolorize(chart))
 
 
-def _png(path, runs, xlabel, y, title):
-    import tempfile
+def _is_png(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"\x89PNG\r\n\x1a\n"
+    except OSError:
+        return False
 
+
+def _png(path, runs, xlabel, y, title):
     from nnlab import NnlabError
+    from nnlab.files import atomic_write
+    from nnlab.nn.target import TargetError, output_target
 
     try:
         import matplotlib
     except ImportError:
         raise NnlabError("--png needs matplotlib: pip install 'nnlab[plot]'") from None
-    if os.path.exists(path) and os.path.getsize(path):
-        with open(path, "rb") as f:
-            if f.read(8) != b"\x89PNG\r\n\x1a\n":
-                raise click.BadParameter(f"{path} exists and is not a PNG; give a new name",
-                                         param_hint="--png")
+    try:  # the checkpoints' own check: never over a folder, a device or someone's file
+        real = output_target(path, _is_png, what="PNG")
+    except TargetError as e:
+        raise click.BadParameter(str(e), param_hint="--png") from None
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
@@ -110,13 +117,7 @@ def _png(path, runs, xlabel, y, title):
     ax.set(xlabel=xlabel, ylabel=y, title=title)
     ax.grid(alpha=0.3)
     ax.legend()
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".plot.", suffix=".png", dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        atomic_write(real, lambda f: fig.savefig(f, format="png"))
     finally:
         pyplot.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -13,7 +13,6 @@ memory than the zip directory declares and the machine has.
 import json
 import os
 import stat
-import tempfile
 import time
 import zipfile
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from nnlab import NnlabError, __version__
 from nnlab import memory
-from nnlab.files import reading, reason
+from nnlab.files import atomic_write, reading, reason
 
 from .target import file_kind, output_target
 
@@ -49,23 +48,7 @@ def save_checkpoint(path, meta, arrays, force=False):
     real = check_output(path, force)
     folder, name = os.path.split(real)
     _remove_stale_temps(folder, name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        # mkstemp makes the file private; give it the mode any new file gets.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{META_KEY: blob}, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, real)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(real, lambda f: np.savez(f, **{META_KEY: blob}, **arrays))
     return path
 
 

@@ -58,7 +58,7 @@ def test_png_is_a_png(two_runs):
     assert (tmp / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     notes = tmp / "notes.png"
     notes.write_text("not a picture")
-    assert_clean_failure(run("plot", a, "--png", notes), 2, "--png", "not a PNG")
+    assert_clean_failure(run("plot", a, "--png", notes), 2, "--png", "not an nnlab PNG")
     assert notes.read_text() == "not a picture"
 
 
