@@ -51,18 +51,14 @@ def eval_cmd(checkpoint, textfile, data_dir, download, beam, show_errors, as_jso
         raise click.BadParameter(f"applies to seq2seq and reader checkpoints only, and "
                                  f"{checkpoint} is a {meta['kind']}", param_hint="--beam")
     if meta["kind"] == "reader":
-        from .eval_reader import evaluate, for_json, show
+        from .eval_reader import evaluate, show
 
         if textfile is not None:
             raise click.UsageError(f"{checkpoint} is a reader; TEXTFILE is for character "
                                    "models (--data gives the MNIST folder)")
         results = evaluate(checkpoint, meta, arrays, data_dir, download, beam, show_errors)
-        if as_json:
-            click.echo(dumps(for_json(results)))
-        else:
-            show(results)
-        return
-    if meta["kind"] == "cnn":
+        printer = show
+    elif meta["kind"] == "cnn":
         if textfile is not None:
             raise click.UsageError(f"{checkpoint} is an image classifier; TEXTFILE is for "
                                    "character models")
@@ -85,6 +81,7 @@ def eval_cmd(checkpoint, textfile, data_dir, download, beam, show_errors, as_jso
     else:
         raise CheckpointError(f"{checkpoint} holds a {meta['kind']!r} model, which eval does not know")
     if as_json:
+        # "_" keys hold what only the printer draws (the images of --show-errors).
         click.echo(dumps({k: v for k, v in results.items() if not k.startswith("_")}))
     else:
         printer(results)

@@ -54,6 +54,3 @@ def show(r):
                       f"(probability {e['probability']:.3f})", markup=False, soft_wrap=True)
         render(image, console)
 
-
-def for_json(r):
-    return {k: v for k, v in r.items() if not k.startswith("_")}

@@ -18,6 +18,23 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 POEM = "hello world, hello there\n" * 20
 
 
+def run_snippet(marker, folder, scope, replace=()):
+    """Runs the README's python block after ``marker`` in ``folder``, with
+    ``replace`` (old, new) pairs applied; returns its variables."""
+    code = re.search(rf"<!-- {marker} -->\n```python\n(.*?)```", README.read_text(),
+                     re.S).group(1)
+    for old, new in replace:
+        assert old in code
+        code = code.replace(old, new)
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        exec(compile(code, "README.md", "exec"), scope)
+    finally:
+        os.chdir(here)
+    return scope
+
+
 def train(tmp_path, cell="lstm", embed=16):
     (tmp_path / "poem.txt").write_text(POEM)
     out = tmp_path / "charlm.npz"
@@ -60,15 +77,7 @@ def test_the_readme_pytorch_code_gives_nnlabs_logits(tmp_path):
 
     ckpt = train(tmp_path)
     assert run("export", ckpt, tmp_path / "charlm.safetensors").exit_code == 0
-    code = re.search(r"<!-- pytorch-snippet -->\n```python\n(.*?)```", README.read_text(),
-                     re.S).group(1)
-    scope = {}
-    here = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        exec(compile(code, "README.md", "exec"), scope)
-    finally:
-        os.chdir(here)
+    scope = run_snippet("pytorch-snippet", tmp_path, {})
     model, vocab = lm_model(*load_checkpoint(ckpt))
     ids = np.array([[vocab.index(c)] for c in "hello"], np.int32)
     ours, _ = model.forward(ids, model.zero_state(1))
@@ -101,18 +110,10 @@ def test_the_readme_cnn_code_gives_nnlabs_logits(tmp_path, tiny_mnist, arch):
             "--batch-size", 32, "--out", ckpt)
     assert r.exit_code == 0, r.output
     assert run("export", ckpt, tmp_path / "cnn.safetensors").exit_code == 0
-    code = re.search(r"<!-- pytorch-cnn-snippet -->\n```python\n(.*?)```", README.read_text(),
-                     re.S).group(1)
     images = np.random.default_rng(0).integers(0, 256, (3, 1, 28, 28)).astype(np.uint8)
-    code = code.replace("images = np.zeros((2, c, side, side), np.uint8)",
-                        "images = test_images")
-    scope = {"test_images": images}
-    here = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        exec(compile(code, "README.md", "exec"), scope)
-    finally:
-        os.chdir(here)
+    scope = run_snippet("pytorch-cnn-snippet", tmp_path, {"test_images": images},
+                        [("images = np.zeros((2, c, side, side), np.uint8)",
+                          "images = test_images")])
     meta, arrays = load_checkpoint(ckpt)
     model = cnn_model(meta, arrays)
     ours = model.forward(normalize_images(images, *cnn_normalization(meta)))
