@@ -27,7 +27,6 @@ from .stepped import SteppedTrainer
 class ReaderTrainer(SteppedTrainer):
     kind = "reader"
     hint = "try a lower --lr or a smaller --clip"
-    val_what = "validation loss"
 
     def __init__(self, config, maker, val, arch=None, norm=None):
         """maker: draws the training strips (data/strips.py's StripMaker, or
