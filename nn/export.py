@@ -15,11 +15,16 @@ and weight_ih_l0 is (G, V). The metadata (strings only, as safetensors
 holds) say how to rebuild it: nnlab_arch (JSON), vocab (JSON), and the
 nnlab version.
 
-LeNet-5 and the AlexNet-style CNN go under their layers' names, as an
-nn.Sequential of named modules holds them: conv1.weight (O, I, kH, kW) and
-conv1.bias as they are, fc1.weight = fc1.w.T (nn.Linear's (out, in)),
-fc1.bias. nnlab flattens (C, H, W) in C order, as torch.flatten does. The
-metadata add the input scaling: x / 255, then (x - mean) / std.
+CNNs go under their layers' names, as an nn.Sequential of named modules
+holds them: conv1.weight (O, I, kH, kW) and conv1.bias as they are,
+fc1.weight = fc1.w.T (nn.Linear's (out, in)), fc1.bias. nnlab flattens
+(C, H, W) in C order, as torch.flatten does. A ResNet's batch norms are
+nn.BatchNorm2d: stem_bn.weight = gamma, .bias = beta, .running_mean,
+.running_var (nnlab keeps the unbiased variance, as PyTorch does, with the
+same momentum 0.1 and eps 1e-5) and .num_batches_tracked (the steps
+trained); a block's layers are s1b1.conv1, s1b1.bn1, ..., s1b1.proj and
+s1b1.proj_bn. The metadata add the input scaling: x / 255, then
+(x - mean) / std.
 """
 
 import json
@@ -28,9 +33,12 @@ import numpy as np
 
 from nnlab import __version__
 
+from .meta import Meta
 from .restore import cnn_model, cnn_normalization, lm_model
 
-CNN_EXPORTS = ("lenet5", "alexnet")  # ResNet (batch norm, residual blocks): not yet
+# nnlab's name of each array -> PyTorch's (nn.Conv2d, nn.Linear, nn.BatchNorm2d)
+CNN_NAMES = {"params": {"w": "weight", "b": "bias", "gamma": "weight", "beta": "bias"},
+             "buffers": {"mean": "running_mean", "var": "running_var"}}
 
 
 def charlm_state_dict(meta, arrays, path="checkpoint"):
@@ -55,25 +63,19 @@ def charlm_state_dict(meta, arrays, path="checkpoint"):
 
 
 def cnn_state_dict(meta, arrays, path="checkpoint"):
-    """({name: float32 array}, {key: str}) of a LeNet-5 or AlexNet-style checkpoint."""
-    from .checkpoint import CheckpointError
-
-    name = meta["arch"]["name"]
-    if name not in CNN_EXPORTS:
-        raise CheckpointError(f"{path} is a {name}; export writes lenet5 and alexnet CNNs "
-                              "(and character models) so far")
-    cnn_model(meta, arrays, path)  # every field and array checked, as eval would
+    """({name: array}, {key: str}) of a CNN checkpoint (float32 arrays, and
+    int64 num_batches_tracked for each batch norm)."""
+    model = cnn_model(meta, arrays, path)  # every field and array checked, as eval would
     mean, std = cnn_normalization(meta, path)
-    out = {}
-    for key, a in arrays.items():
-        if not key.startswith("params/"):
-            continue
-        layer, kind = key[len("params/"):].rsplit(".", 1)
-        if kind == "w":
-            out[f"{layer}.weight"] = a.T if a.ndim == 2 else a
-        elif kind == "b":
-            out[f"{layer}.bias"] = a
-    tensors = {k: np.ascontiguousarray(v, np.float32) for k, v in out.items()}
+    steps = Meta(meta, path).get("step", "count", 0)
+    tensors = {}
+    for part, found in (("params", model.params), ("buffers", model.buffers)):
+        for key, a in found.items():
+            layer, kind = key.rsplit(".", 1)
+            tensors[f"{layer}.{CNN_NAMES[part][kind]}"] = np.ascontiguousarray(
+                a.T if a.ndim == 2 else a, np.float32)
+            if kind == "mean":
+                tensors[f"{layer}.num_batches_tracked"] = np.array(steps, np.int64)
     info = {"format": "pt", "nnlab_kind": "cnn", "nnlab_version": __version__,
             "nnlab_arch": json.dumps(meta["arch"]), "mean": repr(mean), "std": repr(std),
             "classes": json.dumps(meta.get("classes") or [])}

@@ -3,52 +3,21 @@ against the file's own arrays and, when torch is installed, by running the
 README's PyTorch code on a real export (logits to 1e-5 of nnlab's)."""
 
 import json
-import os
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from clirun import assert_clean_failure, run
+from interop import run_snippet, train_charlm, train_cnn
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
-
-README = Path(__file__).resolve().parents[1] / "README.md"
-POEM = "hello world, hello there\n" * 20
-
-
-def run_snippet(marker, folder, scope, replace=()):
-    """Runs the README's python block after ``marker`` in ``folder``, with
-    ``replace`` (old, new) pairs applied; returns its variables."""
-    code = re.search(rf"<!-- {marker} -->\n```python\n(.*?)```", README.read_text(),
-                     re.S).group(1)
-    for old, new in replace:
-        assert old in code
-        code = code.replace(old, new)
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        exec(compile(code, "README.md", "exec"), scope)
-    finally:
-        os.chdir(here)
-    return scope
-
-
-def train(tmp_path, cell="lstm", embed=16):
-    (tmp_path / "poem.txt").write_text(POEM)
-    out = tmp_path / "charlm.npz"
-    r = run("train-charlm", tmp_path / "poem.txt", "--cell", cell, "--hidden", 8, "--layers", 2,
-            "--embed", embed, "--batch-size", 2, "--seq-len", 8, "--steps", 4, "--out", out)
-    assert r.exit_code == 0, r.output
-    return out
 
 
 @pytest.mark.parametrize("cell, embed", [("lstm", 16), ("rnn", 0)])
 def test_names_layouts_and_metadata(tmp_path, cell, embed):
     from nnlab.nn.checkpoint import load_checkpoint
 
-    ckpt = train(tmp_path, cell, embed)
+    ckpt = train_charlm(tmp_path, cell, embed)
     out = tmp_path / "charlm.safetensors"
     r = run("export", ckpt, out)
     assert r.exit_code == 0, r.output
@@ -75,7 +44,7 @@ def test_the_readme_pytorch_code_gives_nnlabs_logits(tmp_path):
     from nnlab.nn.checkpoint import load_checkpoint
     from nnlab.nn.restore import lm_model
 
-    ckpt = train(tmp_path)
+    ckpt = train_charlm(tmp_path)
     assert run("export", ckpt, tmp_path / "charlm.safetensors").exit_code == 0
     scope = run_snippet("pytorch-snippet", tmp_path, {})
     model, vocab = lm_model(*load_checkpoint(ckpt))
@@ -87,28 +56,25 @@ def test_the_readme_pytorch_code_gives_nnlabs_logits(tmp_path):
 
 
 def test_refuses_other_kinds_names_and_files(tmp_path):
-    ckpt = train(tmp_path)
+    ckpt = train_charlm(tmp_path)
     notes = tmp_path / "notes.safetensors"
     notes.write_text("my notes\n")
     assert_clean_failure(run("export", ckpt, notes), 2, "notes.safetensors")
     assert notes.read_text() == "my notes\n"
-    assert_clean_failure(run("export", ckpt, tmp_path / "x.onnx"), 2, ".safetensors")
+    assert_clean_failure(run("export", ckpt, tmp_path / "x.pt"), 2, ".safetensors or .onnx")
     assert_clean_failure(run("export", tmp_path / "poem.txt", tmp_path / "y.safetensors"), 1,
                          "poem.txt")
     assert not (tmp_path / "y.safetensors").exists()
 
 
-@pytest.mark.parametrize("arch", ["lenet5", "alexnet"])
+@pytest.mark.parametrize("arch", ["lenet5", "alexnet", "resnet"])
 def test_the_readme_cnn_code_gives_nnlabs_logits(tmp_path, tiny_mnist, arch):
     pytest.importorskip("torch")
     from nnlab.nn.checkpoint import load_checkpoint
     from nnlab.nn.evaluate import normalize_images
     from nnlab.nn.restore import cnn_model, cnn_normalization
 
-    ckpt = tmp_path / "cnn.npz"
-    r = run("train-cnn", "--data", tiny_mnist, "--arch", arch, "--epochs", 1, "--limit", 64,
-            "--batch-size", 32, "--out", ckpt)
-    assert r.exit_code == 0, r.output
+    ckpt = train_cnn(tmp_path, tiny_mnist, arch)
     assert run("export", ckpt, tmp_path / "cnn.safetensors").exit_code == 0
     images = np.random.default_rng(0).integers(0, 256, (3, 1, 28, 28)).astype(np.uint8)
     scope = run_snippet("pytorch-cnn-snippet", tmp_path, {"test_images": images},
@@ -119,3 +85,22 @@ def test_the_readme_cnn_code_gives_nnlabs_logits(tmp_path, tiny_mnist, arch):
     ours = model.forward(normalize_images(images, *cnn_normalization(meta)))
     theirs = scope["logits"].detach().numpy()
     np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-5)
+
+
+def test_resnet_batch_norms_go_out_with_their_running_statistics(tmp_path, tiny_mnist):
+    from nnlab.nn.checkpoint import load_checkpoint
+
+    ckpt = train_cnn(tmp_path, tiny_mnist, "resnet")
+    assert run("export", ckpt, tmp_path / "r.safetensors").exit_code == 0
+    t = safetensors_numpy.load_file(tmp_path / "r.safetensors")
+    meta, arrays = load_checkpoint(ckpt)
+    for bn in ("stem_bn", "s1b1.bn2", "s2b1.proj_bn"):
+        np.testing.assert_array_equal(t[f"{bn}.weight"], arrays[f"params/{bn}.gamma"])
+        np.testing.assert_array_equal(t[f"{bn}.bias"], arrays[f"params/{bn}.beta"])
+        np.testing.assert_array_equal(t[f"{bn}.running_mean"], arrays[f"buffers/{bn}.mean"])
+        np.testing.assert_array_equal(t[f"{bn}.running_var"], arrays[f"buffers/{bn}.var"])
+        assert t[f"{bn}.num_batches_tracked"].dtype == np.int64
+        assert int(t[f"{bn}.num_batches_tracked"]) == meta["step"] == 2
+    assert not np.allclose(t["stem_bn.running_mean"], 0)  # the statistics did move
+    assert t["s2b1.proj.weight"].shape == (8, 4, 1, 1) and "s1b1.proj.weight" not in t
+    assert t["fc.weight"].shape == (10, 16)
