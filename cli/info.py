@@ -41,7 +41,12 @@ def info(checkpoint, as_json):
     if s.get("dataset"):
         echo(f"dataset: {s['dataset']}")
     config = s["config"] if isinstance(s["config"], dict) else {}
-    echo("config: " + ", ".join(f"{k}={v}" for k, v in config.items()))
+    imported = s["imported"] if isinstance(s["imported"], dict) else None
+    if imported is not None:
+        echo(f"imported from {imported.get('from')} (nnlab import): no training config or "
+             "optimizer state")
+    else:
+        echo("config: " + ", ".join(f"{k}={v}" for k, v in config.items()))
     e = s["epoch"]
     epoch = "" if not isinstance(e, (int, float)) else f", epoch {e:.2f}".rstrip("0").rstrip(".")
     seconds = f", {s['seconds']:.1f}s of training" if isinstance(s["seconds"], (int, float)) else ""

@@ -53,6 +53,7 @@ COMMANDS = {
     "warmup": ("nnlab.cli.warmup", "warmup"),
     "info": ("nnlab.cli.info", "info"),
     "export": ("nnlab.cli.export", "export"),
+    "import": ("nnlab.cli.import_weights", "import_weights"),
     "plot": ("nnlab.cli.plot", "plot"),
 }
 

@@ -150,3 +150,31 @@ def describe(chars, limit=10):
     shown = ", ".join(repr(ch) for ch in chars[:limit])
     more = len(chars) - limit
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def read_vocab(path):
+    """The characters of a vocabulary file, in id order: FILE.json holds them
+    as one JSON string or a list of one-character strings, in the order the
+    model numbers them; any other file is a text, whose distinct characters
+    in sorted order are the vocabulary (the way nnlab and nanoGPT's
+    shakespeare_char number them)."""
+    import json
+    from collections import Counter
+
+    text = read_text(path, purpose="as the vocabulary")
+    if not str(path).endswith(".json"):
+        return Vocab(text).chars
+    try:
+        chars = json.loads(text)
+    except ValueError as e:
+        raise TextError(f"{path} is not JSON ({e}); give a JSON string or list of "
+                        "characters, or a text file not named .json") from None
+    if isinstance(chars, list) and all(isinstance(c, str) and len(c) == 1 for c in chars):
+        chars = "".join(chars)
+    if not isinstance(chars, str) or not chars:
+        raise TextError(f"{path} must hold a JSON string, or a list of one-character strings")
+    twice = sorted(c for c, n in Counter(chars).items() if n > 1)
+    if twice:
+        raise TextError(f"{path} lists {describe(twice)} more than once; each character needs "
+                        "one id")
+    return chars

@@ -50,6 +50,7 @@ def summary(path, meta, arrays):
         "parameters": int(sum(a.size for a in params.values())),
         **_vocabulary(meta),
         "config": meta.get("config"),
+        "imported": meta.get("imported"),
         "step": meta.get("step"),
         "epoch": last.get("epoch", meta.get("epoch")),
         "seconds": meta.get("seconds"),

@@ -42,7 +42,7 @@ def check_finite(arrays, path, prefixes=("params/", "buffers/")):
                                   "values): the run had diverged; use an earlier checkpoint")
 
 
-def _check_lm_fits(path, args, copies):
+def check_lm_fits(path, args, copies):
     """Refuses a model that ``copies`` float32 copies of would not fit in the
     memory available, before building it: the sizes come from the file."""
     need = 4 * copies * CharLM.count_params(**args)
@@ -74,6 +74,11 @@ def check_resumable(meta, arrays, path="checkpoint"):
     further: non-finite weights, or optimizer state missing or misshapen
     (training from fresh moments would not be the same run)."""
     m = Meta(meta, path)
+    if "imported" in meta:
+        source = m.section("imported").get("from", "str", "a weights file")
+        raise CheckpointError(f"{path} was made by nnlab import from {source} and holds no "
+                              "optimizer state, so it cannot be resumed; sample or evaluate "
+                              "it instead")
     # The optimizer's moments and the carried state too: NaN there made the
     # resumed run "diverge" at its first step, blamed on --lr.
     check_finite(arrays, path, ("params/", "buffers/", "opt/", "state/", "raw/", "average/"))
@@ -81,7 +86,7 @@ def check_resumable(meta, arrays, path="checkpoint"):
         arch = LMArch.read(m)
         if arch.vocab_size is None:
             raise m.bad("arch.args.vocab_size", "is missing")
-        _check_lm_fits(path, arch.args(), 4)  # weights, gradients, Adam's two moments
+        check_lm_fits(path, arch.args(), 4)  # weights, gradients, Adam's two moments
     name = m.section("optimizer").get("name", "str", "adam")
     slots = {"adam": ("m", "v"), "sgd": ("buf",)}.get(name)
     if slots is None:
@@ -128,7 +133,7 @@ def lm_model(meta, arrays, path="checkpoint"):
     if len(vocab) != arch.vocab_size or len(set(vocab)) != len(vocab):
         raise m.bad("vocab", "does not match the model's vocabulary size")
     check_finite(arrays, path)
-    _check_lm_fits(path, arch.args(), 2)  # weights and gradients
+    check_lm_fits(path, arch.args(), 2)  # weights and gradients
     model = _build(path, arch.build)
     _build(path, lambda: model.load_params(split_arrays(arrays, "params")))
     return model, vocab
@@ -174,7 +179,7 @@ def seq_model(meta, arrays, path="checkpoint"):
     if not 0 <= arch.dropout < 1:
         raise m.bad("arch.args.dropout", "must be in [0, 1)")
     check_finite(arrays, path)
-    _check_lm_fits(path, {"vocab_size": max(arch.src_vocab, arch.tgt_vocab), "cell": arch.cell,
+    check_lm_fits(path, {"vocab_size": max(arch.src_vocab, arch.tgt_vocab), "cell": arch.cell,
                           "hidden": arch.hidden, "layers": 2 * arch.layers,
                           "embed": arch.embed}, 2)
     model = _build(path, arch.build)
