@@ -48,7 +48,12 @@ def plan(shapes, where, cell=None):
         if name not in shapes:
             raise ImportProblem(f"{where} has no {name}; a character model needs embed.weight "
                                 "(optional), rnn.* and out.* (rename with --rename OLD=NEW)")
-    layers = 1 + max(int(LAYER.fullmatch(n).group(2)) for n in shapes if LAYER.fullmatch(n))
+    found_layers = {int(LAYER.fullmatch(n).group(2)) for n in shapes if LAYER.fullmatch(n)}
+    layers = len(found_layers)
+    for k in range(layers):  # numbered 0 .. layers - 1, each with both weights
+        if f"rnn.weight_ih_l{k}" not in shapes or f"rnn.weight_hh_l{k}" not in shapes:
+            raise ImportProblem(f"{where} has no weights for layer {k} of {layers} "
+                                f"(rnn.weight_ih_l{k} and rnn.weight_hh_l{k})")
     G, H = _shape(shapes, "rnn.weight_hh_l0", 2, where)
     found = {4 * H: "lstm", H: "rnn"}.get(G)
     if found is None:
@@ -58,7 +63,7 @@ def plan(shapes, where, cell=None):
     if cell is not None and cell != found:
         raise ImportProblem(f"{where} holds an {found.upper()} ({G} x {H} recurrent weights), "
                             f"not an {cell.upper()}; pass --arch {found}")
-    V, H_out = _shape(shapes, "out.weight", 2, where)
+    V = _shape(shapes, "out.weight", 2, where)[0]
     embed = _shape(shapes, "embed.weight", 2, where)[1] if "embed.weight" in shapes else 0
     if embed and _shape(shapes, "embed.weight", 2, where)[0] != V:
         raise ImportProblem(f"{where}: embed.weight has {shapes['embed.weight'][0]} rows and "
@@ -73,9 +78,6 @@ def plan(shapes, where, cell=None):
             raise ImportProblem(f"{where}: {name} is {' x '.join(map(str, shape)) or 'a scalar'}"
                                 f", where a {layers}-layer {found.upper()} of {H} with "
                                 f"{V} characters has {' x '.join(map(str, want[name]))}")
-    for k in range(layers):
-        if f"rnn.weight_ih_l{k}" not in shapes or f"rnn.weight_hh_l{k}" not in shapes:
-            raise ImportProblem(f"{where} has no weights for layer {k} of {layers}")
     return LMArch(vocab_size=V, cell=found, hidden=H, layers=layers, embed=embed)
 
 

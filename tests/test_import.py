@@ -187,6 +187,8 @@ ROWS = [  # (id, makes FILE, OUT, more args, exit code, fragments of the one lin
     ("bidirectional", _with(lstm__weight_ih_l0_reverse=np.zeros((20, 6), np.float32)),
      "out.npz", OK, 1, ("bidirectional",)),
     ("no-output", _with(fc__weight=None), "out.npz", OK, 1, ("out.weight",)),
+    ("layer-numbers-forged", _with(lstm__bias_ih_l999999999=np.zeros(20, np.float32)),
+     "out.npz", OK, 1, ("no weights for layer 2 of 3",)),
     ("misshapen", _with(lstm__weight_hh_l1=np.zeros((20, 4), np.float32)), "out.npz", OK, 1,
      ("rnn.weight_hh_l1", "20 x 5")),
     ("wrong-arch", _with(), "out.npz", OK + ("--arch", "rnn"), 1, ("LSTM", "--arch lstm")),
