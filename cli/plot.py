@@ -55,9 +55,10 @@ def plot(checkpoints, y, x, png):
     from nnlab import NnlabError
     from nnlab.nn.checkpoint import load_checkpoint
 
-    runs = []
+    runs, kinds = [], set()
     for path in checkpoints:
         meta, _ = load_checkpoint(path)
+        kinds.add("epoch" if meta.get("kind") == "cnn" else "step")
         lines = series(meta, y, x)
         if not lines:
             raise NnlabError(f"{path} holds no {y} figures to draw (no validation yet, or a "
@@ -65,7 +66,8 @@ def plot(checkpoints, y, x, png):
         name = os.path.basename(path)
         runs += [(f"{name} {label}" if len(checkpoints) > 1 else label, xs, ys)
                  for label, xs, ys in lines]
-    xlabel = "training minutes" if x == "minutes" else "step (epoch for a CNN)"
+    xlabel = ("training minutes" if x == "minutes" else
+              kinds.pop() if len(kinds) == 1 else "step (epoch for a CNN)")
     title = ", ".join(os.path.basename(p) for p in checkpoints)
     if png:
         _png(png, runs, xlabel, y, title)

@@ -48,6 +48,8 @@ def test_text_chart_overlays_runs_without_colour_codes(two_runs):
     assert "h4.npz train loss" in r.stdout and "h8.npz val loss" in r.stdout
     assert "training minutes" in r.stdout and "\x1b[" not in r.stdout
     assert len(r.stdout.splitlines()) >= 10
+    r = run("plot", a)
+    assert r.exit_code == 0 and "step" in r.stdout and "epoch" not in r.stdout
 
 
 def test_png_is_a_png(two_runs):
