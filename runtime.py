@@ -151,3 +151,23 @@ def _kernel_cache_dir():
     except OSError:
         return None
     return folder
+
+
+# What MPI launchers put in each process's environment: Open MPI's mpirun,
+# then MPICH's and Intel MPI's Hydra (PMI_), then MVAPICH2.
+_MPI_VARS = (("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"), ("PMI_RANK", "PMI_SIZE"),
+             ("MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE"))
+
+
+def mpi_launch():
+    """(rank, size) of this process when mpirun or mpiexec started it with
+    more than one rank, read from the launcher's environment without
+    importing MPI; (0, 1) otherwise, and then nothing MPI is ever loaded."""
+    for rank, size in _MPI_VARS:
+        try:
+            r, n = int(os.environ[rank]), int(os.environ[size])
+        except (KeyError, ValueError):
+            continue
+        if n > 1 and 0 <= r < n:
+            return r, n
+    return 0, 1

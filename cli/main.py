@@ -62,27 +62,36 @@ class NnlabGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        from .ranks import finish, quiet_other_ranks, say_error
+
+        quiet_other_ranks()  # under mpirun, rank 0 alone speaks
         try:
             # Without standalone mode Click returns ctx.exit()'s code instead of exiting.
             code = super().main(args, prog_name, complete_var, False, **extra)
             _say_runtime_notes()
-            sys.exit(code if isinstance(code, int) else 0)
+            finish(code if isinstance(code, int) else 0)
         except click.exceptions.NoArgsIsHelpError as e:
-            click.echo(e.format_message(), err=True)
-            sys.exit(e.exit_code)
+            say_error(e.format_message())
+            finish(e.exit_code)
         except click.UsageError as e:
             # One line, where Click would print the usage and a hint on two more.
             where = e.ctx.command_path if e.ctx is not None else "nnlab"
-            click.echo(one_line(f"Error: {e.format_message()} (see '{where} --help')"), err=True)
-            sys.exit(e.exit_code)
+            say_error(one_line(f"Error: {e.format_message()} (see '{where} --help')"))
+            finish(e.exit_code)
         except click.ClickException as e:
-            click.echo(one_line(f"Error: {e.format_message()}"), err=True)
-            sys.exit(e.exit_code)
+            say_error(one_line(f"Error: {e.format_message()}"))
+            finish(e.exit_code)
         except click.Abort:
             # A second Ctrl-C (or one outside training): stop now. Checkpoints
             # are written atomically, so the one on disk is the last complete one.
-            click.echo("Aborted; files already on disk are as they were.", err=True)
-            sys.exit(130)
+            say_error("Aborted; files already on disk are as they were.")
+            finish(130)
+        except Exception:
+            from .ranks import SIZE, abort_with_traceback
+
+            if SIZE > 1:  # a bug, on one rank: the others must not wait for it
+                abort_with_traceback()
+            raise
 
     def list_commands(self, ctx):
         return list(COMMANDS)

@@ -30,8 +30,11 @@ def train(trainer, progress, out, *, resume_command, best=None, resume=None, for
     watch_compiles()
     ctx = click.get_current_context()
     log = SaveLog(out, resume, trainer.step)
+    lead = _distribute(trainer)  # this process writes files: one process, or rank 0 of K
 
     def save(t, improved):
+        if not lead:
+            return
         meta, arrays = t.state_dict()
         try:
             save_checkpoint(out, meta, arrays, force=force)
@@ -41,14 +44,21 @@ def train(trainer, progress, out, *, resume_command, best=None, resume=None, for
         except (NnlabError, OSError) as e:
             raise save_failed(e, log, t.step) from None
 
+    import contextlib
+
     try:
-        with exclusive(out), progress as report, graceful_stop(report.line) as stop, \
-                _logging(metrics_log, trainer, report) as report:
+        with exclusive(out) if lead else contextlib.nullcontext(), progress as report, \
+                graceful_stop(report.line) as stop, \
+                _logging(metrics_log if lead else None, trainer, report) as report:
             for line in lines:
                 report.line(line)
             final = trainer.run(report, save=save, stop=stop)
     except Diverged as e:
+        if trainer.dist is not None:
+            trainer.dist.finalize()  # every rank diverged at the same step: none is left waiting
         raise diverged_error(e, log, as_json, click.echo) from None
+    if trainer.dist is not None:
+        trainer.dist.finalize()
     if trainer.interrupted:
         report.line(f"interrupted at step {trainer.step:,} (epoch {trainer.epoch:.2f}); {out} "
                     f"holds it. Resume with: {resume_command} --resume {quote(out)}")
@@ -64,3 +74,17 @@ def _logging(log, trainer, report):
     from .metrics_log import MetricsLog
 
     return MetricsLog(log, trainer, report) if log else contextlib.nullcontext(report)
+
+
+def _distribute(trainer):
+    """Under mpirun with K > 1 ranks, the trainer's share of the work
+    (nn/distributed.py); True for the process that writes checkpoints and
+    logs: the only one, or rank 0."""
+    from nnlab.runtime import mpi_launch
+
+    rank, size = mpi_launch()
+    if size > 1:
+        from nnlab.nn.distributed import Distributed
+
+        trainer.dist = Distributed()
+    return rank == 0

@@ -8,12 +8,17 @@ supplies only what is its own:
 - ``finished()``: the run has taken all its steps;
 - ``next_batch(report)``: the next batch of training data;
 - ``loss_of(batch)``: the forward pass, returning the loss;
-- ``learn(lr)``: the backward pass and the update;
+- ``backward()`` and ``update(lr)``: the backward pass, and the update;
 - ``after_step(report, batch, loss)``: its per-step sums and report;
 - ``validation_due()`` and ``validate(report)``: when to validate, and the
   history entry of a validation;
 - optionally ``time_is_up(report)``, ``begin(report)``, ``end(report, save)``,
-  ``on_interrupt()``, ``checkpoint_state(meta, arrays)``.
+  ``on_interrupt()``, ``checkpoint_state(meta, arrays)``;
+- to train on several MPI ranks (nn/distributed.py, ``dist``):
+  ``batch_items(batch)``, ``shard(batch, lo, hi)`` (this rank's rows, and
+  its dropout generator), ``loss_count(batch)``, and optionally
+  ``step_sums(batch)`` and ``sync()`` (state that each rank keeps rows of,
+  made whole before a validation or a save).
 
 The core keeps the step count, the training time (across resumes), the
 time-aware learning-rate schedule, the history of validations and the best
@@ -50,6 +55,8 @@ class Trainer:
         self.interrupted = False  # stopped by stop() (a signal), saved without validating
         self.cut_short = False    # the time limit stopped a validation
         self.lr = None            # the learning rate of the last step
+        self.dist = None          # nn/distributed.py:Distributed on several MPI ranks
+        self.sums = []            # step_sums of the last step (over all ranks)
         self._t0 = None           # (a clock reading, ``seconds`` then), set by run()
 
     # -- the time-aware schedule ---------------------------------------------
@@ -88,24 +95,31 @@ class Trainer:
         self.step_seconds = 0.0
         self.restart_clock()
         self.begin(report)
+        if self.dist is not None:
+            self.distributed_start()
         last_good = None
         while not self.finished():
-            if stop():
+            stopping, up = self.decide(stop, report)
+            if stopping:
                 self.interrupted = True
                 self.on_interrupt()
                 if save is not None:
+                    self.sync()
                     check_weights(self.model.params, self.step, self.hint)
                     save(self, False)
                 return self.last()
-            if self.time_is_up(report):
+            if up:
                 break
             batch = self.next_batch(report)
-            loss = self.loss_of(batch)
+            loss = self.loss_of(batch) if self.dist is None else self.distributed_loss(batch)
             # Before the update: a diverged loss must not reach the weights.
             check_loss(loss, self.step + 1, last_good, self.hint, self.bound)
             last_good = loss
             self.lr = lr_at(self.progress())  # the learning rate of the last step (--log)
-            self.learn(self.lr)
+            if self.dist is None:
+                self.sums = self.step_sums(batch)
+                self.backward()
+            self.update(self.lr)
             self.step += 1
             before = self.seconds
             self.tick()
@@ -118,10 +132,48 @@ class Trainer:
         self.end(report, save)
         return self.last()
 
+    def decide(self, stop, report):
+        """(stop now, the time is up): this process's, or on several ranks,
+        any rank's stop request and rank 0's clock, the same on all."""
+        if self.dist is None:
+            return (True, False) if stop() else (False, self.time_is_up(report))
+        stopping, (up, seconds) = self.dist.agree(stop(), [self.time_is_up(report),
+                                                            self.seconds])
+        self.seconds = seconds  # the schedule follows rank 0's clock on every rank
+        return stopping, bool(up)
+
+    def distributed_start(self):
+        """Every rank runs the same model from the same state: checked, then rank 0's weights."""
+        d = self.dist
+        shapes = {k: list(v.shape) for k, v in self.model.params.items()}
+        d.check_same("model or run", {"kind": self.kind, "arch": self.arch.to_meta(),
+                                      "config": asdict(self.config), "step": self.step,
+                                      "params": shapes})
+        d.broadcast(self.model.params)
+        d.broadcast(getattr(self.model, "buffers", {}))
+
+    def distributed_loss(self, batch):
+        """This rank's rows of the batch forward and backward, then one
+        reduction: the global batch's mean loss, with every rank's gradient
+        summed into the same global mean gradient."""
+        n = self.batch_items(batch)
+        self.dist.check_batch(n)
+        lo, hi = self.dist.bounds(n)
+        local = self.shard(batch, lo, hi)
+        loss = self.loss_of(local)
+        self.backward()
+        loss, self.sums, _ = self.dist.reduce_step(self.model.grads, loss,
+                                                   self.loss_count(local),
+                                                   self.step_sums(local))
+        return loss
+
     def validation(self, report, save):
         """Validates (``validate``), refuses a diverged state, keeps the entry
         and the best figure, and saves."""
+        self.sync()
         entry = self.validate(report)
+        if self.dist is not None:  # rank 0's clock decided what a validation could do
+            entry, self.cut_short = self.dist.bcast_json([entry, self.cut_short])
         figure = entry.get(self.val_key)
         # A diverged state is neither saved nor kept as the best.
         if figure is not None:
@@ -144,6 +196,19 @@ class Trainer:
     # Hooks with nothing to do by default.
     def begin(self, report):
         pass
+
+    def step_sums(self, batch):
+        """Sums over a batch's rows that after_step reads from ``sums``."""
+        return []
+
+    def sync(self):
+        pass
+
+    def shard(self, batch, lo, hi):
+        from nnlab import NnlabError
+
+        raise NnlabError(f"{self.kind} training does not run on several MPI ranks yet; "
+                         "start it without mpirun")
 
     def end(self, report, save):
         pass

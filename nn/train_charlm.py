@@ -8,12 +8,15 @@ nn/lm_checkpoint.py). The options and their defaults: nn/charlm_config.py.
 
 import math
 
+import numpy as np
+
 from nnlab.kernels import softmax_cross_entropy
 
 from .archs import LMArch
 from .charlm import clip_grad_norm
 from .charlm_config import CharLMConfig
 from .core import Trainer, rate
+from .distributed import ShardRng
 from .ema import WeightAverage, swapped
 from .lm_checkpoint import lm_state, resume_lm
 from .lm_data import Streams, fit_batch
@@ -80,6 +83,7 @@ class CharLMTrainer(Trainer):
         self.average = WeightAverage(self.model.params, c.ema) if c.ema else None
         self.chunk = 0           # next chunk of the current epoch
         self.hidden = self.model.zero_state(self.batch)  # carried hidden state
+        self.rows = None         # this rank's streams (lo, hi) on several MPI ranks
         self.total_steps = total_steps(c, self.steps_per_epoch)
         self.tokens_per_second = 0.0
         self.val_seconds = 0.0
@@ -147,12 +151,48 @@ class CharLMTrainer(Trainer):
 
     def loss_of(self, batch):
         x, y = batch
-        logits, self.hidden = self.model.forward(x, self.hidden, train=True, rng=self.rng)
+        if self.rows is None:
+            logits, self.hidden = self.model.forward(x, self.hidden, train=True, rng=self.rng)
+        else:  # this rank's streams, and their rows of the carried state
+            lo, hi = self.rows
+            # Copies: the forward pass keeps its initial state for the backward
+            # pass, and the rows are overwritten with the state after it below.
+            mine = [tuple(a[lo:hi].copy() for a in layer) for layer in self.hidden]
+            logits, new = self.model.forward(x, mine, train=True, rng=self.dropout_rng)
+            for layer, parts in zip(self.hidden, new):
+                for a, part in zip(layer, parts):
+                    a[lo:hi] = part
         loss, self._dlogits = softmax_cross_entropy(logits, y.reshape(-1))
         return loss
 
-    def learn(self, lr):
+    # -- on several MPI ranks (nn/distributed.py): the batch's streams split ---------
+
+    def batch_items(self, batch):
+        return batch[0].shape[1]
+
+    def shard(self, batch, lo, hi):
+        x, y = batch
+        self.rows = (lo, hi)
+        self.dropout_rng = ShardRng(self.rng, lo, hi, x.shape[1], axis=1)
+        return np.ascontiguousarray(x[:, lo:hi]), np.ascontiguousarray(y[:, lo:hi])
+
+    def loss_count(self, batch):
+        return batch[1].size
+
+    def sync(self):
+        # The carried state of every stream, for the checkpoint (and a resume
+        # on any number of ranks).
+        if self.dist is not None:
+            lo, hi = self.dist.bounds(self.batch)
+            for layer in self.hidden:
+                for a in layer:
+                    self.dist.gather_rows(a, lo, hi)
+
+    def backward(self):
         self.model.backward(self._dlogits)
+
+    def update(self, lr):
+        # After the reduction on several ranks: the norm of the global gradient.
         clip_grad_norm(self.model.grads, self.config.clip)
         self.opt.step(self.model.params, self.model.grads, lr)
         if self.average is not None:

@@ -15,6 +15,7 @@ from .augment import augment
 from .checkpoint import CheckpointError, split_arrays
 from .cnn_config import CNNConfig
 from .core import Trainer, rate
+from .distributed import ShardRng
 from .evaluate import evaluate_classifier, normalize_images, pixel_stats
 from .archs import CNNArch
 from .meta import Meta, is_permutation
@@ -121,8 +122,32 @@ class CNNTrainer(Trainer):
                                                     self.config.label_smoothing)
         return loss
 
-    def learn(self, lr):
+    def step_sums(self, batch):
+        return [int((self._logits.argmax(axis=1) == batch[1]).sum())]
+
+    # -- on several MPI ranks (nn/distributed.py) --------------------------------
+
+    def batch_items(self, batch):
+        return len(batch[1])
+
+    def shard(self, batch, lo, hi):
+        x, y = batch
+        self.model.rng = ShardRng(self.rng, lo, hi, len(y), axis=0)  # dropout's masks
+        return x[lo:hi], y[lo:hi]
+
+    def loss_count(self, batch):
+        return len(batch[1])
+
+    def sync(self):
+        # Per-rank batch statistics while training, as PyTorch's DDP does; the
+        # running statistics that evaluation uses, the mean over the ranks.
+        if self.dist is not None:
+            self.dist.mean(self.model.buffers)
+
+    def backward(self):
         self.model.backward(self._dlogits)
+
+    def update(self, lr):
         self.opt.step(self.model.params, self.model.grads, lr)
 
     def after_step(self, report, batch, loss):
@@ -131,7 +156,7 @@ class CNNTrainer(Trainer):
         self.pos += len(y)
         acc["seen"] += len(y)
         acc["loss_sum"] += loss * len(y)
-        acc["correct"] += int((self._logits.argmax(axis=1) == y).sum())
+        acc["correct"] += int(self.sums[0])  # over every rank's rows
         seconds = acc["seconds"] + self.seconds - self._epoch_t0
         report("batch", {"loss": acc["loss_sum"] / acc["seen"],
                          "accuracy": acc["correct"] / acc["seen"],

@@ -73,8 +73,10 @@ class ReaderTrainer(SteppedTrainer):
         loss, self._dlogits = softmax_cross_entropy(logits, y)
         return loss
 
-    def learn(self, lr):
+    def backward(self):
         self.model.backward(self._dlogits)
+
+    def update(self, lr):
         clip_grad_norm(self.model.grads, self.config.clip)
         self.opt.step(self.model.params, self.model.grads, lr)
 

@@ -83,8 +83,10 @@ class SeqTrainer(SteppedTrainer):
         self._count = len(y)
         return loss
 
-    def learn(self, lr):
+    def backward(self):
         self.model.backward(self._dlogits)
+
+    def update(self, lr):
         clip_grad_norm(self.model.grads, self.config.clip)
         self.opt.step(self.model.params, self.model.grads, lr)
 
