@@ -3,6 +3,7 @@ its checkpoint, draw progress, turn the first Ctrl-C or SIGTERM into a
 stop-and-save, write checkpoints atomically, and say what is on disk when
 the run diverges, cannot save or is interrupted."""
 
+import signal
 from shlex import quote
 
 import click
@@ -58,11 +59,18 @@ def train(trainer, progress, out, *, resume_command, best=None, resume=None, for
             trainer.dist.finalize()  # every rank diverged at the same step: none is left waiting
         raise diverged_error(e, log, as_json, click.echo) from None
     if trainer.dist is not None:
-        trainer.dist.finalize()
+        d = trainer.dist
+        if d.steps:
+            click.echo(f"mpi: {d.size} ranks; all-reduce {1000 * d.reduce_seconds / d.steps:.2f} "
+                       f"ms per step over {d.steps:,} steps (waiting for the slowest rank "
+                       "included)", err=True)
+        d.finalize()
     if trainer.interrupted:
         report.line(f"interrupted at step {trainer.step:,} (epoch {trainer.epoch:.2f}); {out} "
                     f"holds it. Resume with: {resume_command} --resume {quote(out)}")
-        ctx.exit(stop.exit_code)
+        # A stop another MPI rank was asked for: its signal is not known
+        # here, so SIGTERM's code, the signal mpirun passes on.
+        ctx.exit(stop.exit_code if stop() else 128 + signal.SIGTERM)
     return final
 
 

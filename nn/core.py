@@ -157,14 +157,19 @@ class Trainer:
         reduction: the global batch's mean loss, with every rank's gradient
         summed into the same global mean gradient."""
         n = self.batch_items(batch)
-        self.dist.check_batch(n)
         lo, hi = self.dist.bounds(n)
+        weight = 1
+        if hi == lo:
+            # Fewer rows than ranks (an epoch's last batch, a short bucket): this
+            # rank runs them all, so that its generator draws what the others
+            # draw, and adds nothing.
+            lo, hi, weight = 0, n, 0
         local = self.shard(batch, lo, hi)
         loss = self.loss_of(local)
         self.backward()
-        loss, self.sums, _ = self.dist.reduce_step(self.model.grads, loss,
-                                                   self.loss_count(local),
-                                                   self.step_sums(local))
+        loss, self.sums, _ = self.dist.reduce_step(
+            self.model.grads, loss, weight * self.loss_count(local),
+            [weight * s for s in self.step_sums(local)])
         return loss
 
     def validation(self, report, save):

@@ -54,11 +54,6 @@ class Distributed:
         lo = rank * base + min(rank, extra)
         return lo, lo + base + (rank < extra)
 
-    def check_batch(self, n, what="batch"):
-        if n < self.size:
-            raise NnlabError(f"the {what} of {n} cannot be split over {self.size} ranks; use "
-                             f"at most {n} ranks or a larger --batch-size")
-
     # -- the per-step reduction --------------------------------------------------
 
     def reduce_step(self, grads, loss, count, sums=(), rank0=()):
@@ -114,6 +109,7 @@ class Distributed:
         self.comm.Allgather(mine, everyone)
         differ = [r for r in range(self.size) if not np.array_equal(everyone[r], everyone[0])]
         if differ:
+            self.finalize()  # every rank stops here alike: nothing to abort
             raise NnlabError(f"rank {differ[0]} has a different {what} from rank 0's; start "
                              "every rank with the same command, data and nnlab")
 
@@ -169,3 +165,16 @@ class ShardRng:
         u = self.rng.random(tuple(shape), dtype=dtype)
         rows = (slice(None),) * self.axis + (slice(self.lo, self.hi),)
         return np.ascontiguousarray(u[rows])
+
+
+def columns(a, lo, hi):
+    """Columns lo:hi (the batch axis of time-major arrays), contiguous."""
+    return np.ascontiguousarray(a[:, lo:hi])
+
+
+def masked_targets(mask, y, lo, hi):
+    """The targets of columns lo:hi, where ``y`` holds a (T, N) mask's
+    targets in time-major order (y = full[mask]), as the decoders take them."""
+    full = np.zeros(mask.shape, y.dtype)
+    full[mask] = y
+    return full[:, lo:hi][mask[:, lo:hi]]

@@ -18,6 +18,7 @@ from . import reader_eval
 from .archs import ReaderArch
 from .charlm import clip_grad_norm
 from .checkpoint import CheckpointError, split_arrays
+from .distributed import columns, masked_targets
 from .meta import Meta
 from .optim import Adam
 from .reader import VOCAB, teacher_batch
@@ -72,6 +73,20 @@ class ReaderTrainer(SteppedTrainer):
         logits = self.model.forward(x, dec_in, mask, train=True)
         loss, self._dlogits = softmax_cross_entropy(logits, y)
         return loss
+
+    # -- on several MPI ranks (nn/distributed.py): the batch's strips split ----------
+
+    def shard(self, batch, lo, hi):
+        x, dec_in, mask, y = batch
+        return (x[lo:hi], columns(dec_in, lo, hi), columns(mask, lo, hi),
+                masked_targets(mask, y, lo, hi))
+
+    def loss_count(self, batch):
+        return int(batch[2].sum())
+
+    def sync(self):
+        if self.dist is not None:  # batch norm's running statistics, as for a CNN
+            self.dist.mean(self.model.buffers)
 
     def backward(self):
         self.model.backward(self._dlogits)

@@ -14,6 +14,7 @@ from nnlab.kernels import softmax_cross_entropy
 from .archs import SeqArch
 from .charlm import clip_grad_norm
 from .checkpoint import CheckpointError, split_arrays
+from .distributed import ShardRng, columns, masked_targets
 from .meta import Meta
 from .optim import Adam
 from .recipe_options import total_steps
@@ -52,6 +53,7 @@ class SeqTrainer(SteppedTrainer):
         self.window = [0.0, 0]      # training loss summed since the last validation, and steps
         self.stale = 0              # validations since the best one (--patience)
         self.items_per_second = 0.0
+        self.dropout_rng = self.rng  # a ShardRng on several MPI ranks
         self.corpus = {}            # where the data came from (nn/seq_run.py)
 
     @property
@@ -74,14 +76,28 @@ class SeqTrainer(SteppedTrainer):
         m = self.model
         if self.kind == "seq2seq":
             src, dec_in, mask, y = batch
-            logits = m.forward(src, dec_in, mask, train=True, rng=self.rng)
+            logits = m.forward(src, dec_in, mask, train=True, rng=self.dropout_rng)
         else:
             x, y = batch
-            logits = m.forward(x, train=True, rng=self.rng)
+            logits = m.forward(x, train=True, rng=self.dropout_rng)
             y = y.reshape(-1)
         loss, self._dlogits = softmax_cross_entropy(logits, y)
         self._count = len(y)
         return loss
+
+    # -- on several MPI ranks (nn/distributed.py): the batch's sequences split ------
+
+    def shard(self, batch, lo, hi):
+        self.dropout_rng = ShardRng(self.rng, lo, hi, self.batch_items(batch), axis=1)
+        if self.kind == "seq2seq":
+            src, dec_in, mask, y = batch
+            return (columns(src, lo, hi), columns(dec_in, lo, hi), columns(mask, lo, hi),
+                    masked_targets(mask, y, lo, hi))
+        x, y = batch
+        return columns(x, lo, hi), (y[lo:hi] if self.kind == "classifier" else columns(y, lo, hi))
+
+    def loss_count(self, batch):
+        return self._count  # the targets loss_of's mean is over
 
     def backward(self):
         self.model.backward(self._dlogits)
