@@ -2,7 +2,7 @@
 on the same cores, the time spent in the all-reduce, and a model of how a
 step would scale to more ranks over a network.
 
-    python bench/mpi_scaling.py [--only lenet5,resnet,charlm] [--json]
+    python bench/mpi_scaling.py [--only lenet5,resnet,charlm] [--repeats 3] [--json]
 
 Each layout trains with nnlab's CLI as a user runs it, twice, small and
 large (CNNs: one epoch over the first ``small`` or ``large`` training
@@ -12,7 +12,9 @@ difference in work over the difference in wall time, so that start-up
 machine's cores: 1 process x 1 thread, 1 process x 2 threads, 2 ranks x 1
 thread (mpirun binds each rank to a core). The all-reduce time per step is
 what the large 2-rank run reports ("mpi: ..." on stderr), waiting for the
-slower rank included.
+slower rank included. The layouts take turns, ``--repeats`` times, and each
+figure is the median of its repeats (this machine's speed drifts by tens
+of percent over minutes).
 
 The model for K ranks of 1 core each, on a network of ``--gbits`` Gb/s
 with ``--latency`` per message: a step is the 1 x 1 compute time over K
@@ -76,6 +78,11 @@ def measure(workload, ranks, threads, data, text, folder):
             "weights": json.loads(info.stdout)["parameters"]}
 
 
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    return values[len(values) // 2] if values else None
+
+
 def ring_ms(weights, ranks, gbits, latency_us):
     if ranks == 1:
         return 0.0
@@ -89,6 +96,7 @@ def main():
     ap.add_argument("--only", default=",".join(SIZES))
     ap.add_argument("--gbits", type=float, default=10.0)
     ap.add_argument("--latency", type=float, default=50.0, help="microseconds per message")
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if shutil.which("mpirun") is None:
@@ -101,9 +109,13 @@ def main():
             # A first run loads (or compiles) the kernels, out of the timing.
             timed_run(1, command(workload, SIZES[workload][0], 1, data, text,
                                  os.path.join(folder, "warm.npz")))
+            runs = {name: [] for name, _, _ in LAYOUTS}
+            for _ in range(args.repeats):  # in turns, one run at a time
+                for name, ranks, threads in LAYOUTS:
+                    runs[name].append(measure(workload, ranks, threads, data, text, folder))
             row = {"workload": workload}
-            for name, ranks, threads in LAYOUTS:  # one after the other, never two at once
-                row[name] = measure(workload, ranks, threads, data, text, folder)
+            for name, found in runs.items():
+                row[name] = {key: median([f[key] for f in found]) for key in found[0]}
             one = row["1 x 1"]["step_ms"]
             weights = row["1 x 1"]["weights"]  # what each step's buffer carries
             row["model"] = {k: one / k + ring_ms(weights, k, args.gbits, args.latency)

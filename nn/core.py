@@ -167,7 +167,7 @@ class Trainer:
         local = self.shard(batch, lo, hi)
         loss = self.loss_of(local)
         self.backward()
-        loss, self.sums, _ = self.dist.reduce_step(
+        loss, self.sums = self.dist.reduce_step(
             self.model.grads, loss, weight * self.loss_count(local),
             [weight * s for s in self.step_sums(local)])
         return loss

@@ -56,25 +56,23 @@ class Distributed:
 
     # -- the per-step reduction --------------------------------------------------
 
-    def reduce_step(self, grads, loss, count, sums=(), rank0=()):
+    def reduce_step(self, grads, loss, count, sums=()):
         """Sums over the ranks, in place in ``grads``, of count x gradient,
         divided by the total count; returns (the global mean loss, the summed
-        ``sums``, rank 0's ``rank0`` values). ``count``: the rows (or tokens)
-        this rank's mean loss is over."""
+        ``sums``). ``count``: the rows (or tokens) this rank's mean loss is
+        over, 0 for a rank that adds nothing."""
         import time
 
         size = sum(g.size for g in grads.values())
-        extra = 2 + len(sums) + len(rank0)
-        if self._buf is None or len(self._buf) != size + extra:
-            self._buf = np.empty(size + extra, np.float64)
+        if self._buf is None or len(self._buf) != size + 2 + len(sums):
+            self._buf = np.empty(size + 2 + len(sums), np.float64)
         buf, at = self._buf, 0
         for key in sorted(grads):
             g = grads[key]
             np.multiply(g.reshape(-1), count, out=buf[at:at + g.size])
             at += g.size
         buf[at:at + 2] = (loss * count, count)
-        buf[at + 2:at + 2 + len(sums)] = sums
-        buf[at + 2 + len(sums):] = rank0 if self.rank == 0 else 0.0
+        buf[at + 2:] = sums
         t0 = time.perf_counter()
         self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
         self.reduce_seconds += time.perf_counter() - t0
@@ -83,11 +81,9 @@ class Distributed:
         at = 0
         for key in sorted(grads):
             g = grads[key]
-            g.reshape(-1)[...] = buf[at:at + g.size] / total
+            np.divide(buf[at:at + g.size], total, out=g.reshape(-1), casting="unsafe")
             at += g.size
-        n = len(sums)
-        return (float(buf[at] / total), [float(s) for s in buf[at + 2:at + 2 + n]],
-                [float(v) for v in buf[at + 2 + n:]])
+        return float(buf[at] / total), [float(s) for s in buf[at + 2:]]
 
     def agree(self, stop, rank0):
         """(any rank asked to stop, rank 0's ``rank0`` values), one Allreduce."""
