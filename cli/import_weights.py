@@ -86,14 +86,12 @@ def import_weights(file, out, cell, vocab_file, rename, force):
 
 
 def _own_vocab(text, file):
-    import json
-
+    """The vocabulary in an export's metadata (nn/export.py writes it as JSON)."""
+    from nnlab.data.text import TextError, vocab_from_json
     from nnlab.nn.import_lm import ImportProblem
 
     try:
-        chars = json.loads(text)
-    except ValueError:
-        chars = None
-    if not isinstance(chars, str) or len(set(chars)) != len(chars):
-        raise ImportProblem(f"{file}'s metadata hold a damaged vocabulary; give it with --vocab")
-    return chars
+        return vocab_from_json(text, file)
+    except TextError:
+        raise ImportProblem(f"{file}'s metadata hold a damaged vocabulary; give it with "
+                            "--vocab") from None

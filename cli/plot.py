@@ -17,6 +17,11 @@ FIGURES = {
 DEFAULT = {"loss": ("train_loss", "val_loss"), "accuracy": (None, None)}
 
 
+def step_key(kind):
+    """The history field a run's progress is counted in."""
+    return "epoch" if kind == "cnn" else "step"
+
+
 def series(meta, y, x):
     """[(label, xs, ys)] of one checkpoint's history: its train and
     validation figures against steps (epochs for a CNN) or minutes."""
@@ -29,8 +34,7 @@ def series(meta, y, x):
             xs_min.append(total / 60)
     else:
         xs_min = [(h.get("seconds") or 0.0) / 60 for h in history]
-    xs = xs_min if x == "minutes" else [h.get("epoch" if kind == "cnn" else "step")
-                                        for h in history]
+    xs = xs_min if x == "minutes" else [h.get(step_key(kind)) for h in history]
     out = []
     for key in FIGURES[y].get(kind, DEFAULT[y]):
         if key is None:
@@ -58,7 +62,7 @@ def plot(checkpoints, y, x, png):
     runs, kinds = [], set()
     for path in checkpoints:
         meta, _ = load_checkpoint(path)
-        kinds.add("epoch" if meta.get("kind") == "cnn" else "step")
+        kinds.add(step_key(meta.get("kind")))
         lines = series(meta, y, x)
         if not lines:
             raise NnlabError(f"{path} holds no {y} figures to draw (no validation yet, or a "

@@ -3,6 +3,7 @@ its checkpoint, draw progress, turn the first Ctrl-C or SIGTERM into a
 stop-and-save, write checkpoints atomically, and say what is on disk when
 the run diverges, cannot save or is interrupted."""
 
+import contextlib
 import signal
 from shlex import quote
 
@@ -45,8 +46,6 @@ def train(trainer, progress, out, *, resume_command, best=None, resume=None, for
         except (NnlabError, OSError) as e:
             raise save_failed(e, log, t.step) from None
 
-    import contextlib
-
     try:
         with exclusive(out) if lead else contextlib.nullcontext(), progress as report, \
                 graceful_stop(report.line) as stop, \
@@ -77,8 +76,6 @@ def train(trainer, progress, out, *, resume_command, best=None, resume=None, for
 
 def _logging(log, trainer, report):
     """The report, appending to the --log file when there is one."""
-    import contextlib
-
     from .metrics_log import MetricsLog
 
     return MetricsLog(log, trainer, report) if log else contextlib.nullcontext(report)

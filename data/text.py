@@ -158,23 +158,29 @@ def read_vocab(path):
     model numbers them; any other file is a text, whose distinct characters
     in sorted order are the vocabulary (the way nnlab and nanoGPT's
     shakespeare_char number them)."""
-    import json
-    from collections import Counter
-
     text = read_text(path, purpose="as the vocabulary")
     if not str(path).endswith(".json"):
         return Vocab(text).chars
+    return vocab_from_json(text, path, ", or a text file not named .json")
+
+
+def vocab_from_json(text, where, hint=""):
+    """The characters, in id order, of a JSON string or list of
+    one-character strings (a --vocab FILE.json, or an export's metadata)."""
+    import json
+    from collections import Counter
+
     try:
         chars = json.loads(text)
     except ValueError as e:
-        raise TextError(f"{path} is not JSON ({e}); give a JSON string or list of "
-                        "characters, or a text file not named .json") from None
+        raise TextError(f"{where} is not JSON ({e}); give a JSON string or list of "
+                        f"characters{hint}") from None
     if isinstance(chars, list) and all(isinstance(c, str) and len(c) == 1 for c in chars):
         chars = "".join(chars)
     if not isinstance(chars, str) or not chars:
-        raise TextError(f"{path} must hold a JSON string, or a list of one-character strings")
+        raise TextError(f"{where} must hold a JSON string, or a list of one-character strings")
     twice = sorted(c for c, n in Counter(chars).items() if n > 1)
     if twice:
-        raise TextError(f"{path} lists {describe(twice)} more than once; each character needs "
+        raise TextError(f"{where} lists {describe(twice)} more than once; each character needs "
                         "one id")
     return chars

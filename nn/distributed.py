@@ -123,19 +123,20 @@ class Distributed:
             self.comm.Allreduce(self.MPI.IN_PLACE, total, op=self.MPI.SUM)
             a[...] = total / self.size
 
-    def gather_rows(self, a, lo, hi, axis=0):
-        """``a`` with every rank's rows lo:hi (along ``axis``) filled in from
-        that rank, on every rank: the carried state of a character model."""
-        moved = np.ascontiguousarray(np.moveaxis(a, axis, 0))
+    def gather_rows(self, a):
+        """``a`` (rows first) with every rank's own rows (``bounds``) filled
+        in from that rank, on every rank: the carried state of a character
+        model's streams."""
         from mpi4py.util.dtlib import from_numpy_dtype
 
-        spans = [self.bounds(moved.shape[0], r) for r in range(self.size)]
-        row = int(np.prod(moved.shape[1:]))
-        out = np.empty_like(moved)
-        self.comm.Allgatherv(np.ascontiguousarray(moved[lo:hi]),
+        spans = [self.bounds(len(a), r) for r in range(self.size)]
+        lo, hi = spans[self.rank]
+        row = a[0].size
+        out = np.empty_like(a)
+        self.comm.Allgatherv(np.ascontiguousarray(a[lo:hi]),
                              [out, [(h - l) * row for l, h in spans],
                               [l * row for l, _ in spans], from_numpy_dtype(out.dtype)])
-        a[...] = np.moveaxis(out, 0, axis)
+        a[...] = out
 
     def bcast_json(self, obj):
         """Rank 0's JSON-able ``obj`` on every rank (as JSON, not pickle)."""

@@ -8,15 +8,13 @@ nn/lm_checkpoint.py). The options and their defaults: nn/charlm_config.py.
 
 import math
 
-import numpy as np
-
 from nnlab.kernels import softmax_cross_entropy
 
 from .archs import LMArch
 from .charlm import clip_grad_norm
 from .charlm_config import CharLMConfig
 from .core import Trainer, rate
-from .distributed import ShardRng
+from .distributed import ShardRng, columns
 from .ema import WeightAverage, swapped
 from .lm_checkpoint import lm_state, resume_lm
 from .lm_data import Streams, fit_batch
@@ -174,7 +172,7 @@ class CharLMTrainer(Trainer):
         x, y = batch
         self.rows = (lo, hi)
         self.dropout_rng = ShardRng(self.rng, lo, hi, x.shape[1], axis=1)
-        return np.ascontiguousarray(x[:, lo:hi]), np.ascontiguousarray(y[:, lo:hi])
+        return columns(x, lo, hi), columns(y, lo, hi)
 
     def loss_count(self, batch):
         return batch[1].size
@@ -183,10 +181,9 @@ class CharLMTrainer(Trainer):
         # The carried state of every stream, for the checkpoint (and a resume
         # on any number of ranks).
         if self.dist is not None:
-            lo, hi = self.dist.bounds(self.batch)
             for layer in self.hidden:
                 for a in layer:
-                    self.dist.gather_rows(a, lo, hi)
+                    self.dist.gather_rows(a)
 
     def backward(self):
         self.model.backward(self._dlogits)
