@@ -10,7 +10,9 @@ in cache and the GEMM writes straight into the NCHW output.
 
 Stride-1 layers with few taps per output (conv_lanes.lanes_suit) take the
 lanes path instead, forward and backward: no columns, eight images per
-AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py).
+AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py). 3x3 layers
+with stride 1, padding 1 and 32 channels or more (conv_winograd.winograd_suits:
+the ResNet's second and third stages) take Winograd's F(2x2, 3x3).
 """
 
 import numpy as np
@@ -21,6 +23,7 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
 from .conv_lanes_backward import lanes_backward
+from .conv_winograd import transformed_kernels, winograd_grads, winograd_suits, winograd_sums
 from .im2col import col2im_image, im2col, pad_image
 
 
@@ -91,6 +94,21 @@ def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
                 col2im_image(dcols, HH, WW, sh, sw, ph, pw, OH, OW, dxp, dx[n])
 
 
+@jit_parallel
+def _bias_transposed_kernel(sumsT, b, nt, out):
+    """sumsT: (N, P, F) from the Winograd path -> out: (N, F, P) = sums + b."""
+    N, P, F = sumsT.shape
+    for t in prange(nt):
+        lo, count = block(t, nt, N)
+        for n in range(lo, lo + count):
+            s, o = sumsT[n], out[n]
+            for f in range(F):
+                row = o[f]
+                bf = b[f]
+                for p in range(P):
+                    row[p] = s[p, f] + bf
+
+
 def check_conv_args(x, w, b, stride, pad):
     """The checked arrays, (sh, sw), (ph, pw) and the output size (OH, OW)."""
     x = as_float_array(x, "x", 4)
@@ -119,12 +137,17 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     out = np.empty((N, F, OH * OW), x.dtype)
-    if lanes_suit(C, HH, WW, (sh, sw)):
+    U = None
+    if winograd_suits(C, F, HH, WW, (sh, sw), (ph, pw)):
+        U = transformed_kernels(w)
+        if N:
+            _bias_transposed_kernel(winograd_sums(x, U), b, threads_for(N), out)
+    elif lanes_suit(C, HH, WW, (sh, sw)):
         lanes_forward(x, w, b, (ph, pw), False, 0, out, out.reshape(N, F, 1, OH * OW))
     elif N:
         _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW,
                              threads_for(N), F <= 32, out)
-    return out.reshape(N, F, OH, OW), (x, w, (sh, sw), (ph, pw))
+    return out.reshape(N, F, OH, OW), (x, w, (sh, sw), (ph, pw), U)
 
 
 def conv2d_backward(dout, cache, need_dx=True, need_db=True):
@@ -135,7 +158,7 @@ def conv2d_backward(dout, cache, need_dx=True, need_db=True):
     (None when need_db is False, as for a layer without bias before batch
     norm: the sum costs 3% of a ResNet step).
     """
-    x, w, (sh, sw), (ph, pw) = cache
+    x, w, (sh, sw), (ph, pw), U = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     dout = as_float_array(dout, "dout", 4, x.dtype)
@@ -144,6 +167,9 @@ def conv2d_backward(dout, cache, need_dx=True, need_db=True):
     if dout.shape != (N, F, OH, OW):
         raise ValueError(f"dout must have shape {(N, F, OH, OW)}, got {dout.shape}")
     db = dout.sum(axis=(0, 2, 3)) if need_db else None
+    if U is not None:
+        dx, dw = winograd_grads(x, U, dout.reshape(N, F, OH * OW), need_dx)
+        return dx, dw, db
     if lanes_suit_backward(C, F, HH, WW, (sh, sw), (ph, pw)):
         dx, dw = lanes_backward(x, w, dout, (ph, pw), need_dx)
         return dx, dw, db

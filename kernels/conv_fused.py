@@ -12,84 +12,27 @@ image's own GEMM result. Evaluation keeps no activations at all.
 Stride-1 layers with few taps (conv_lanes.lanes_suit: both of LeNet-5's)
 run the forward pass on eight images at a time instead, with the ReLU and
 pooling applied as each block of images is stored (conv_lanes._store).
+3x3 layers with stride 1, padding 1 and 32 channels or more
+(conv_winograd.winograd_suits: AlexNet-style's conv2 to conv5) take
+Winograd's F(2x2, 3x3) both ways, its sums then finished here.
 
 The results are those of conv2d, relu and maxpool2d applied in turn (the
-same arithmetic, and ties in a window go to the first maximum); the
-gradients agree up to rounding, db being summed per image in float64.
+same arithmetic but on the Winograd path, and ties in a window go to the
+first maximum); the gradients agree up to rounding, db being summed per
+image in float64.
 """
 
 import numpy as np
 from numba import prange
 
 from ._common import as_float_array, out_size
-from ._jit import jit, jit_parallel
+from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv import check_conv_args
 from .conv_lanes import lanes_forward, lanes_suit
+from .conv_winograd import transformed_kernels, winograd_grads, winograd_suits, winograd_sums
 from .im2col import col2im_image, im2col, pad_image
-
-
-@jit
-def _bias_relu_pool(outT, transposed, b, k, OW, a, pooled):
-    """The image's GEMM result (outT: (P, F) when transposed, else already
-    in ``a``) -> a: (F, P) = relu(conv + b), and pooled: (F, QH, QW) its
-    k x k max pooling (k = 0: none)."""
-    F, P = a.shape
-    zero = a.dtype.type(0)
-    for f in range(F):
-        row = a[f]
-        bf = b[f]
-        if transposed:
-            for p in range(P):
-                v = outT[p, f] + bf
-                row[p] = v if v > zero else zero
-        else:
-            for p in range(P):
-                v = row[p] + bf
-                row[p] = v if v > zero else zero
-    if k == 0:
-        return
-    QH, QW = pooled.shape[1], pooled.shape[2]
-    for f in range(F):
-        row = a[f]
-        for qh in range(QH):
-            for qw in range(QW):
-                h0, w0 = qh * k, qw * k
-                best = row[h0 * OW + w0]
-                for i in range(k):
-                    for j in range(k):
-                        v = row[(h0 + i) * OW + w0 + j]
-                        if v > best:
-                            best = v
-                pooled[f, qh, qw] = best
-
-
-@jit
-def _pool_transposed(outT, b, k, OW, band, pooled):
-    """k x k max pooling of relu(conv + b) straight from the GEMM result
-    outT: (P, F) -> pooled: (F, QH, QW). Pooling the raw sums and then adding
-    b and applying ReLU gives the same values (neither reorders two numbers).
-    Each band of k output rows is reduced to one row over contiguous memory
-    first, so the loop vectorises; band: (OW * F,) scratch."""
-    F = outT.shape[1]
-    QH, QW = pooled.shape[1], pooled.shape[2]
-    L = OW * F
-    zero = outT.dtype.type(0)
-    for qh in range(QH):
-        top = outT[qh * k * OW:(qh * k + 1) * OW].reshape(L)
-        for e in range(L):
-            band[e] = top[e]
-        for i in range(1, k):
-            nxt = outT[(qh * k + i) * OW:(qh * k + i + 1) * OW].reshape(L)
-            for e in range(L):
-                band[e] = max(band[e], nxt[e])
-        for qw in range(QW):
-            for f in range(F):
-                m = band[qw * k * F + f]
-                for j in range(1, k):
-                    m = max(m, band[(qw * k + j) * F + f])
-                v = m + b[f]
-                pooled[f, qh, qw] = v if v > zero else zero
+from ._relu_pool import bias_relu_pool, pool_transposed, relu_pool_grad
 
 
 @jit_parallel
@@ -116,13 +59,13 @@ def _forward_kernel(x, w2, b, HH, WW, sh, sw, ph, pw, OH, OW, k, nt, transposed,
             if transposed:
                 np.dot(cols.T, w2t, outT)
                 if k > 0:
-                    _pool_transposed(outT, b, k, OW, band, out[n])
+                    pool_transposed(outT, b, k, OW, band, out[n])
                     if keep:  # the activations, for backward
-                        _bias_relu_pool(outT, True, b, 0, OW, a, out[n])
+                        bias_relu_pool(outT, True, b, 0, OW, a, out[n])
                     continue
             else:
                 np.dot(w2, cols, a)
-            _bias_relu_pool(outT, transposed, b, k, OW, a, out[n])
+            bias_relu_pool(outT, transposed, b, k, OW, a, out[n])
 
 
 @jit_parallel
@@ -136,7 +79,6 @@ def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_
     P = OH * OW
     nt = dw_parts.shape[0]
     w2t = np.ascontiguousarray(w2.T)
-    zero = x.dtype.type(0)
     for t in prange(nt):
         lo, count = block(t, nt, N)
         dwt = dw_parts[t]
@@ -152,38 +94,7 @@ def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_
         dz = np.empty((F, P), x.dtype)
         tmp = np.empty((K, F), x.dtype)
         for n in range(lo, lo + count):
-            a = acts[n]
-            d = dout[n]
-            if k == 0:
-                for f in range(F):
-                    for p in range(P):
-                        dz[f, p] = d[f, 0, p] if a[f, p] > zero else zero
-            else:
-                # Max pooling's scatter to each window's first maximum, then ReLU's mask.
-                for f in range(F):
-                    for p in range(P):
-                        dz[f, p] = 0
-                    row = a[f]
-                    for qh in range(d.shape[1]):
-                        for qw in range(d.shape[2]):
-                            h0, w0 = qh * k, qw * k
-                            at = h0 * OW + w0
-                            best = row[at]
-                            for i in range(k):
-                                for j in range(k):
-                                    q = (h0 + i) * OW + w0 + j
-                                    if row[q] > best:
-                                        best = row[q]
-                                        at = q
-                            dz[f, at] += d[f, qh, qw]
-                    for p in range(P):
-                        if row[p] <= zero:
-                            dz[f, p] = 0
-            for f in range(F):
-                s = 0.0
-                for p in range(P):
-                    s += dz[f, p]
-                db_parts[t, f] += s
+            relu_pool_grad(acts[n], dout[n], k, OW, dz, db_parts[t])
             pad_image(x[n], ph, pw, xp)
             im2col(xp, HH, WW, sh, sw, OH, OW, cols)
             np.dot(cols, dz.T, tmp)
@@ -193,6 +104,34 @@ def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_
             if need_dx:
                 np.dot(w2t, dz, dcols)
                 col2im_image(dcols, HH, WW, sh, sw, ph, pw, OH, OW, dxp, dx[n])
+
+
+@jit_parallel
+def _finish_kernel(sumsT, b, k, OW, nt, keep, acts, out):
+    """The Winograd path's sums, channels last: sumsT: (N, P, F) -> acts:
+    (N, F, P) = relu(sums + b) when ``keep`` or k = 0, and out pooled."""
+    N, P, F = sumsT.shape
+    for t in prange(nt):
+        lo, count = block(t, nt, N)
+        band = np.empty(OW * F, sumsT.dtype)
+        for n in range(lo, lo + count):
+            if k > 0:
+                pool_transposed(sumsT[n], b, k, OW, band, out[n])
+            if keep or k == 0:
+                bias_relu_pool(sumsT[n], True, b, 0, OW, acts[n], out[n])
+
+
+@jit_parallel
+def _sums_grad_kernel(acts, dout, k, OW, nt, dz, db_parts):
+    """The Winograd path's backward through pooling and ReLU: dz: (N, F, P)
+    and per thread db_parts: (nt, F)."""
+    N = acts.shape[0]
+    for t in prange(nt):
+        lo, count = block(t, nt, N)
+        for f in range(db_parts.shape[1]):
+            db_parts[t, f] = 0.0
+        for n in range(lo, lo + count):
+            relu_pool_grad(acts[n], dout[n], k, OW, dz[n], db_parts[t])
 
 
 def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
@@ -218,14 +157,19 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
         out = np.empty((N, F, 1, 1), x.dtype)  # unused
     keep = keep or not pool  # without pooling the activations are the output
     acts = np.empty((N if keep else 0, F, OH * OW), x.dtype)
-    if lanes_suit(C, HH, WW, (sh, sw)):
+    U = None
+    if winograd_suits(C, F, HH, WW, (sh, sw), (ph, pw)):
+        U = transformed_kernels(w)
+        if N:
+            _finish_kernel(winograd_sums(x, U), b, pool, OW, threads_for(N), keep, acts, out)
+    elif lanes_suit(C, HH, WW, (sh, sw)):
         lanes_forward(x, w, b, (ph, pw), True, pool, acts, out)
     elif N:
         _forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, pool,
                         threads_for(N), F <= 32, keep, acts, out)
     if not pool:
         out = acts.reshape(N, F, OH, OW)
-    cache = (x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW)) if keep else None
+    cache = (x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW), U) if keep else None
     return out, cache
 
 
@@ -237,7 +181,7 @@ def conv2d_relu_pool_backward(dout, cache, need_dx=True):
     """
     if cache is None:
         raise ValueError("the forward pass ran with keep=False: there is nothing to differentiate")
-    x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW) = cache
+    x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW), U = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     dout = as_float_array(dout, "dout", 4, x.dtype)
@@ -247,8 +191,14 @@ def conv2d_relu_pool_backward(dout, cache, need_dx=True):
     if not pool:
         dout = dout.reshape(N, F, 1, OH * OW)
     nt = threads_for(N)
-    dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)
     db_parts = np.zeros((nt, F), np.float64)
+    if U is not None:
+        dz = np.empty((N, F, OH * OW), x.dtype)
+        if N:
+            _sums_grad_kernel(acts, dout, pool, OW, nt, dz, db_parts)
+        dx, dw = winograd_grads(x, U, dz, need_dx)
+        return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
+    dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
     if N:
         _backward_kernel(x, w.reshape(F, -1), acts, dout, HH, WW, sh, sw, ph, pw, OH, OW,

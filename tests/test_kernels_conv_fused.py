@@ -131,7 +131,9 @@ def test_validation():
 def test_networks_fuse_conv_relu_and_pool():
     """LeNet-5 and the AlexNet-style network run their convolutions fused;
     ResNet's (no bias, batch norm in between) stay as they are. The fused
-    forward equals running the layers one by one."""
+    forward equals running the layers one by one: to the bit for LeNet-5,
+    to float32 rounding for AlexNet-style, whose conv2 to conv5 take the
+    Winograd path (another summation)."""
     from nnlab.nn.cnn_models import alexnet, lenet5, resnet
     from nnlab.nn.layers import ConvReLUPool
 
@@ -143,9 +145,12 @@ def test_networks_fuse_conv_relu_and_pool():
                                 ("conv5", 2)]
     assert fused(resnet(depth=1, width=4)) == []
     rng = np.random.default_rng(0)
-    for net in (lenet5().init(rng), alexnet().init(rng)):
+    for net, exact in ((lenet5().init(rng), True), (alexnet().init(rng), False)):
         x = rng.standard_normal((3, 1, 28, 28)).astype(np.float32)
         h = x
         for layer in net.layers:
             h = layer.forward(net, h, False)
-        np.testing.assert_array_equal(net.forward(x), h)
+        if exact:
+            np.testing.assert_array_equal(net.forward(x), h)
+        else:
+            np.testing.assert_allclose(net.forward(x), h, rtol=0, atol=1e-5 * np.abs(h).max())

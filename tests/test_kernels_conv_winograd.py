@@ -1,0 +1,140 @@
+"""Winograd's F(2x2, 3x3) (kernels/conv_winograd.py): gradient checks of its
+sums, agreement with a plain-numpy convolution and its gradients, odd sizes
+and short groups of images, and the fused layers that take it."""
+
+import numpy as np
+import pytest
+
+from gradcheck import check_grad, grid, numeric_grad_array
+from nnlab.kernels import (conv2d_backward, conv2d_forward, conv2d_relu_pool_backward,
+                           conv2d_relu_pool_forward, maxpool2d_backward, maxpool2d_forward,
+                           relu_backward, relu_forward)
+from nnlab.kernels.conv_winograd import (GROUP, transformed_kernels, winograd_grads,
+                                         winograd_suits, winograd_sums)
+
+# N, C, F, H, W: N = 5 leaves each of two threads a short group (3 and 2 images
+# when GROUP is 4); odd sides leave patches that overhang the image.
+SHAPES = [
+    pytest.param(5, 3, 2, 7, 7, id="7x7-odd"),
+    pytest.param(5, 2, 3, 6, 9, id="6x9"),
+    pytest.param(9, 2, 2, 1, 1, id="1x1"),
+    pytest.param(4, 3, 2, 2, 3, id="2x3"),
+    pytest.param(2, 1, 1, 5, 4, id="5x4-one-channel"),
+]
+
+
+def reference(x, w):
+    """Plain numpy: the stride-1, pad-1 correlation (N, F, H, W), and a function
+    from its upstream gradient to (dx, dw)."""
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))  # N C H W 3 3
+    out = np.einsum("nchwij,fcij->nfhw", win, w)
+
+    def grads(dz):
+        dw = np.einsum("nfhw,nchwij->fcij", dz, win)
+        dxp = np.zeros_like(xp)
+        for i in range(3):
+            for j in range(3):
+                dxp[:, :, i:i + H, j:j + W] += np.einsum("nfhw,fc->nchw", dz, w[:, :, i, j])
+        return dxp[:, :, 1:-1, 1:-1], dw
+    return out, grads
+
+
+def sums(x, w):
+    """winograd_sums as (N, F, H, W), channels first."""
+    N, _, H, W = x.shape
+    return winograd_sums(x, transformed_kernels(w)).transpose(0, 2, 1).reshape(N, -1, H, W)
+
+
+@pytest.mark.parametrize("N,C,F,H,W", SHAPES)
+def test_gradcheck(threads, N, C, F, H, W):
+    rng = np.random.default_rng(1)
+    x, w = grid(rng, (N, C, H, W)), grid(rng, (F, C, 3, 3))
+    R = grid(rng, (N, F, H, W))
+    dx, dw = winograd_grads(x, transformed_kernels(w), R.reshape(N, F, -1))
+    check_grad("winograd dx", dx, numeric_grad_array(lambda: sums(x, w), x, R))
+    check_grad("winograd dw", dw, numeric_grad_array(lambda: sums(x, w), w, R))
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-13), (np.float32, 2e-6)])
+@pytest.mark.parametrize("N,C,F,H,W", SHAPES)
+def test_same_as_numpy(threads, dtype, tol, N, C, F, H, W):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((F, C, 3, 3))
+    dz = rng.standard_normal((N, F, H, W))
+    want, grads = reference(x, w)
+    want_dx, want_dw = grads(dz)
+    x, w, dz = x.astype(dtype), w.astype(dtype), dz.astype(dtype)
+    U = transformed_kernels(w)
+    got = winograd_sums(x, U).transpose(0, 2, 1).reshape(want.shape)
+    dx, dw = winograd_grads(x, U, np.ascontiguousarray(dz).reshape(N, F, -1))
+    assert got.dtype == dx.dtype == dw.dtype == dtype
+    for label, a, b in (("sums", got, want), ("dx", dx, want_dx), ("dw", dw, want_dw)):
+        err = np.abs(a - b).max() / np.abs(b).max()
+        assert err < tol, f"{label}: {err:.2e}"
+    none, dw2 = winograd_grads(x, U, np.ascontiguousarray(dz).reshape(N, F, -1), need_dx=False)
+    assert none is None
+    np.testing.assert_allclose(dw2, dw, rtol=0, atol=tol * np.abs(dw).max())
+
+
+def test_empty_batch():
+    x = np.zeros((0, 2, 5, 5))
+    U = transformed_kernels(np.ones((3, 2, 3, 3)))
+    assert winograd_sums(x, U).shape == (0, 25, 3)
+    dx, dw = winograd_grads(x, U, np.zeros((0, 3, 25)))
+    assert dx.shape == x.shape and np.array_equal(dw, np.zeros((3, 2, 3, 3)))
+
+
+def test_which_layers_take_it():
+    assert winograd_suits(32, 64, 3, 3, (1, 1), (1, 1))   # AlexNet-style's conv2
+    assert winograd_suits(96, 96, 3, 3, (1, 1), (1, 1))
+    assert not winograd_suits(16, 64, 3, 3, (1, 1), (1, 1))   # few channels: lanes or GEMM
+    assert not winograd_suits(32, 64, 3, 3, (2, 2), (1, 1))   # stride 2
+    assert not winograd_suits(32, 64, 3, 3, (1, 1), (0, 0))   # no padding
+    assert not winograd_suits(32, 64, 5, 5, (1, 1), (2, 2))   # LeNet-5's 5x5
+    assert GROUP >= 1
+
+
+@pytest.mark.parametrize("pool,H", [(2, 7), (0, 6)], ids=["pool2-7x7", "no-pool-6x6"])
+def test_fused_layer_takes_it(threads, pool, H):
+    """conv2d_relu_pool and conv2d on a layer wide enough for the Winograd
+    path agree with the numpy convolution followed by relu and maxpool2d, to
+    float32 rounding both ways; evaluation (keep=False) gives the same output."""
+    rng = np.random.default_rng(3)
+    N, C, F = 5, 32, 32
+    x = rng.standard_normal((N, C, H, H)).astype(np.float32)
+    w = (rng.standard_normal((F, C, 3, 3)) / 17).astype(np.float32)
+    b = rng.standard_normal(F).astype(np.float32)
+    assert winograd_suits(C, F, 3, 3, (1, 1), (1, 1))
+    z, grads = reference(x.astype(np.float64), w.astype(np.float64))
+    z += b[:, None, None]
+    a, ca = relu_forward(z)
+    want, cp = maxpool2d_forward(a, pool) if pool else (a, None)
+
+    def close(got, ref):
+        # A pooling window or ReLU could pick another element where two sums
+        # lie within rounding: these random sums are ~1 apart, so none do.
+        np.testing.assert_allclose(got, ref, rtol=0, atol=2e-6 * np.abs(ref).max())
+
+    out, cache = conv2d_relu_pool_forward(x, w, b, 1, 1, pool)
+    close(out, want)
+    evaluated, _ = conv2d_relu_pool_forward(x, w, b, 1, 1, pool, keep=False)
+    np.testing.assert_array_equal(evaluated, out)
+    plain, cplain = conv2d_forward(x, w, b, 1, 1)
+    close(plain, z)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dz = relu_backward(maxpool2d_backward(dout.astype(np.float64), cp) if pool
+                       else dout.astype(np.float64), ca)
+    rdx, rdw = grads(dz)
+    dx, dw, db = conv2d_relu_pool_backward(dout, cache)
+    for got, ref in ((dx, rdx), (dw, rdw), (db, dz.sum(axis=(0, 2, 3)))):
+        close(got, ref)
+    none, dw2, db2 = conv2d_relu_pool_backward(dout, cache, need_dx=False)
+    assert none is None
+    close(dw2, rdw)
+    np.testing.assert_array_equal(db2, db)
+    pdx, pdw, pdb = conv2d_backward(dz.astype(np.float32), cplain)
+    for got, ref in ((pdx, rdx), (pdw, rdw), (pdb, dz.sum(axis=(0, 2, 3)))):
+        close(got, ref)
