@@ -12,7 +12,8 @@ Stride-1 layers with few taps per output (conv_lanes.lanes_suit) take the
 lanes path instead, forward and backward: no columns, eight images per
 AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py). 3x3 layers
 with stride 1, padding 1 and 32 channels or more (conv_winograd.winograd_suits:
-the ResNet's second and third stages) take Winograd's F(2x2, 3x3).
+the stride-1 layers of the ResNet's second and third stages) take
+Winograd's F(2x2, 3x3).
 """
 
 import numpy as np

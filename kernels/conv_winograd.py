@@ -18,8 +18,8 @@ The gradients are the same algebra transposed: dM = A dY A^T per block,
 dU = V^T @ dM (then dw = G^T dU G) and dV = dM @ U^T (then B dV B^T is added
 into dx over the overlapping patches). The transforms have coefficients 0,
 +-1 and +-1/2, so in float64 the results agree with direct convolution to
-about 1e-15, and the gradient checks hold; in float32 the relative error is
-about 1e-6, as for a GEMM of the same length. Layouts:
+about 1e-15, and the gradient checks hold; in float32 the largest error
+relative to the largest output is about 3e-7. Layouts:
 
     U: (16, C, F) transformed kernels
     V: (16, T, C) transformed patches of a group of images, channels last
@@ -33,10 +33,12 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from ._winograd import kernels_from, kernels_to, output_grads, outputs, patch_grads, patches
 
-# Images per group of GEMMs: 4 images make the products (F x C) @ (C x 64)
-# on a 7x7 image. Measured with AlexNet-style's conv4, batch 64, 2 threads,
-# forward ms: 4 images 3.5, 8 images 4.7, 16 images 5.6 (the group's V and M
-# then leave the L2 cache).
+# Images per group of GEMMs: 4 images make the products (64 x C) @ (C x F)
+# on a 7x7 image. Forward / backward ms at batch 64, 2 threads, for 1, 2, 4,
+# 8 and 16 images: AlexNet-style's conv2 (32 -> 64, 14x14) 1.51/3.98,
+# 1.36/3.67, 1.42/3.61, 2.68/3.65, 1.85/4.86; conv4 (96 -> 96, 7x7)
+# 1.83/6.21, 2.25/5.46, 1.99/5.24, 2.46/5.06, 2.28/5.43. Larger groups'
+# buffers leave the L2 cache.
 GROUP = 4
 
 
@@ -52,6 +54,16 @@ def winograd_suits(C, F, HH, WW, stride, pad):
             and C >= 32 and F >= 32)
 
 
+def winograd_floats(C, F, H, W, rows):
+    """(floats kept from forward to backward, most floats in flight during
+    one call) of this path for ``rows`` images of C x H x W into F channels:
+    the transformed kernels U, kept for backward; then one gradient of them
+    per thread, their sum, and each thread's buffers for a group of images
+    (for nn/footprint.py)."""
+    nt = threads_for(rows)
+    kernels = 16 * C * F
+    patches = 16 * GROUP * ((H + 1) // 2) * ((W + 1) // 2)
+    return kernels, (nt + 1) * kernels + nt * patches * 2 * (C + F)
 
 
 @jit_parallel
@@ -128,6 +140,16 @@ def _backward_kernel(x, U, dz, need_dx, group, dx, dU_parts):
                     patch_grads(dV, TH, TW, i * P, dxt, dx[n0 + i])
 
 
+def _check(x, U):
+    """The wrappers' callers (conv.py, conv_fused.py) check the layer; this
+    catches a mismatched pair."""
+    if x.ndim != 4 or U.ndim != 3 or U.shape[:2] != (16, x.shape[1]) or U.dtype != x.dtype:
+        raise ValueError(f"x {x.dtype} {x.shape} and U {U.dtype} {U.shape} do not match: "
+                         "U must be transformed_kernels(w) of shape (16, C, F)")
+    if not x.flags.c_contiguous:
+        raise ValueError("x must be C-contiguous")
+
+
 def transformed_kernels(w):
     """w: (F, C, 3, 3) -> U: (16, C, F)."""
     U = np.empty((16, w.shape[1], w.shape[0]), w.dtype)
@@ -138,7 +160,8 @@ def transformed_kernels(w):
 def winograd_sums(x, U):
     """The convolution of x: (N, C, H, W) with the kernels U =
     transformed_kernels(w), stride 1 and padding 1, without bias, channels
-    last: (N, H * W, F). The caller (conv_fused.py) has checked the shapes."""
+    last: (N, H * W, F)."""
+    _check(x, U)
     N, C, H, W = x.shape
     sumsT = np.empty((N, H * W, U.shape[2]), x.dtype)
     if N:
@@ -149,8 +172,12 @@ def winograd_sums(x, U):
 def winograd_grads(x, U, dz, need_dx=True):
     """Gradients of winograd_sums: dz: (N, F, H * W) (channels first) ->
     dx: (N, C, H, W) (None when need_dx is False) and dw: (F, C, 3, 3)."""
+    _check(x, U)
     N, C, H, W = x.shape
     F = U.shape[2]
+    if dz.shape != (N, F, H * W) or dz.dtype != x.dtype or not dz.flags.c_contiguous:
+        raise ValueError(f"dz must be a C-contiguous {x.dtype} array of shape {(N, F, H * W)}, "
+                         f"got {dz.dtype} {dz.shape}")
     nt = threads_for(N)
     dU_parts = np.zeros((nt, 16, C, F), x.dtype)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)

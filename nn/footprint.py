@@ -13,13 +13,15 @@ available first (cli/fits.py). It counts what a training step keeps:
   for the batch (and for the evaluation batch of nn/evaluate.py, a
   forward pass that keeps the same caches); for a language model, per layer
   the gate inputs and activations (T x N x gates) and the hidden and cell
-  states (T x N x H), and the logits and their gradient (T x N x vocab).
+  states (T x N x H), and the logits and their gradient (T x N x vocab);
+- for the convolutions on the Winograd path, their transformed kernels and
+  working buffers, which do not grow with the batch
+  (kernels/conv_winograd.winograd_floats).
 
 The factors were measured with tracemalloc against real steps;
 tests/test_model_fits.py holds the estimate between 1x and 2.5x of them.
 """
 
-import os
 from dataclasses import dataclass
 from math import prod
 
@@ -69,22 +71,18 @@ def _sizes(layer, shape):
     return params, prod(out), out
 
 
-def _winograd_floats(layer, shape, threads):
+def _winograd_floats(layer, shape, rows):
     """(floats kept from forward to backward, floats in flight during the
-    call) of a Conv2d that takes kernels/conv_winograd.py, else (0, 0): its
-    transformed kernels (16 per channel pair), kept, plus one gradient of
-    them per thread and their sum, and each thread's buffers for a group
-    of images. AlexNet-style's at batch 16 came to 10.7 MB of a step's
-    peak against 9.2 MB estimated without them."""
-    from nnlab.kernels.conv_winograd import GROUP, winograd_suits  # loads Numba: lazily
+    call) of a Conv2d that takes kernels/conv_winograd.py, else (0, 0).
+    AlexNet-style's at batch 16 came to 10.7 MB of a step's peak against
+    9.2 MB estimated without them."""
+    from nnlab.kernels.conv_winograd import winograd_floats, winograd_suits  # Numba: lazily
 
     if not isinstance(layer, Conv2d) or not winograd_suits(
             layer.c_in, layer.c_out, layer.kernel, layer.kernel, (layer.stride,) * 2,
             (layer.pad,) * 2):
         return 0, 0
-    kernels = 16 * layer.c_in * layer.c_out
-    patches = 16 * GROUP * ((shape[1] + 1) // 2) * ((shape[2] + 1) // 2)
-    return kernels, (threads + 1) * kernels + threads * patches * 2 * (layer.c_in + layer.c_out)
+    return winograd_floats(layer.c_in, layer.c_out, shape[1], shape[2], rows)
 
 
 def cnn_footprint(arch, batch, optimizer="adam", eval_batch=EVAL_BATCH, **args):
@@ -92,14 +90,13 @@ def cnn_footprint(arch, batch, optimizer="adam", eval_batch=EVAL_BATCH, **args):
     arguments) in batches of ``batch``, evaluating in batches of ``eval_batch``."""
     side = args.get("image_size", 28)
     shape = (args.get("in_channels", 1), side, side)
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     params = kept = fixed = in_flight = 0
     for layer, count in cnn_units(arch, args):
         paths = [layer.main, layer.skip] if isinstance(layer, ResidualBlock) else [[layer]]
         for path in paths:
             inner = shape
             for sub in path:
-                k, f = _winograd_floats(sub, inner, threads or 1)
+                k, f = _winograd_floats(sub, inner, max(batch, eval_batch))
                 fixed, in_flight = fixed + count * k, max(in_flight, f)
                 inner = sub.out_shape(inner)
         p, k, shape = _sizes(layer, shape)
