@@ -153,7 +153,7 @@ def _check(x, U):
 def transformed_kernels(w):
     """w: (F, C, 3, 3) -> U: (16, C, F)."""
     U = np.empty((16, w.shape[1], w.shape[0]), w.dtype)
-    kernels_to(w, U)
+    kernels_to(np.ascontiguousarray(w.transpose(1, 2, 3, 0)), U)
     return U
 
 
@@ -183,6 +183,6 @@ def winograd_grads(x, U, dz, need_dx=True):
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
     if N:
         _backward_kernel(x, U, dz, need_dx, GROUP, dx, dU_parts)
-    dw = np.empty((F, C, 3, 3), x.dtype)
-    kernels_from(dU_parts.sum(axis=0), dw)
-    return (dx if need_dx else None), dw
+    dwt = np.empty((C, 3, 3, F), x.dtype)
+    kernels_from(dU_parts.sum(axis=0), dwt)
+    return (dx if need_dx else None), np.ascontiguousarray(dwt.transpose(3, 0, 1, 2))
