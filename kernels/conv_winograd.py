@@ -44,12 +44,12 @@ GROUP = 4
 
 def winograd_suits(C, F, HH, WW, stride, pad):
     """Whether a layer takes this path: 3x3, stride 1, padding 1, and enough
-    channels for the 16 products to be worth their transforms. Measured on
-    AlexNet-style's layers (batch 64, 2 threads, forward + backward ms,
-    against im2col or lanes + GEMM): 32 -> 64 channels at 14x14 6.3 against
-    14.0; 64 -> 96 at 7x7 5.9 / 11.2; 96 -> 96 8.2 / 15.8; 96 -> 64 6.1 / 12.0.
-    Below 32 the lanes path is as fast or faster: the ResNet's 16 -> 16 at
-    28x28 7.8 against 7.0, 8 -> 8 4.8 against 2.5."""
+    channels for the 16 products to be worth their transforms. Measured
+    with bench/conv_paths.py (batch 64, 2 threads, forward + backward ms,
+    this path against lanes or im2col + GEMM): AlexNet-style's 32 -> 64 at
+    14x14 8.8 against 13.2; 64 -> 96 at 7x7 5.2 / 10.3; 96 -> 96 8.5 / 12.8;
+    96 -> 64 6.9 / 12.5. Below 32 the lanes path wins: the ResNet's
+    16 -> 16 at 28x28 took 6.0 ms there and 8.4 on this path."""
     return ((HH, WW) == (3, 3) and tuple(stride) == (1, 1) and tuple(pad) == (1, 1)
             and C >= 32 and F >= 32)
 

@@ -1,0 +1,98 @@
+"""Each 3x3 convolution layer of AlexNet-style and the ResNet on the path it
+takes against the path it took before: forward plus backward ms.
+
+    python bench/conv_paths.py [--threads 2] [--batch 64] [--repeats 20]
+
+The Winograd layers (kernels/conv_winograd.py: 32 channels and more) are
+timed through the public fused kernel, and against the kernels that
+conv_fused.py runs for other layers (the lanes forward where it suits,
+im2col + GEMM otherwise and backward), called with the same arguments; the ResNet's 16-channel layers through conv2d (lanes kernels)
+against Winograd's kernels called directly. nnlab only, best of 5 rounds.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+# (name, C in, F out, side, pooling after): AlexNet-style's conv2 to conv5,
+# then the ResNet's first-stage convolution.
+LAYERS = [("alexnet conv2", 32, 64, 14, 2), ("alexnet conv3", 64, 96, 7, 0),
+          ("alexnet conv4", 96, 96, 7, 0), ("alexnet conv5", 96, 64, 7, 2),
+          ("resnet s1 conv", 16, 16, 28, None)]
+
+
+def best_ms(fn, repeats):
+    fn()
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        best = min(best, (time.perf_counter() - t) / repeats)
+    return 1e3 * best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=common.THREADS)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args()
+    common.nnlab_side(args.threads)
+    import numpy as np
+
+    from nnlab.kernels import conv2d_backward, conv2d_forward
+    from nnlab.kernels import conv_fused as cf
+    from nnlab.kernels._split import threads_for
+    from nnlab.kernels.conv_winograd import transformed_kernels, winograd_grads, winograd_sums
+
+    rng = np.random.default_rng(0)
+    N = args.batch
+    print(f"batch {N}, {args.threads} thread(s), forward + backward ms")
+    print(f"{'layer':<16} {'C -> F':>9} {'side':>4}  {'now':>7}  {'other':>7}")
+    for name, C, F, S, pool in LAYERS:
+        x = rng.standard_normal((N, C, S, S)).astype(np.float32)
+        w = (rng.standard_normal((F, C, 3, 3)) / np.sqrt(9 * C)).astype(np.float32)
+        b = np.zeros(F, np.float32)
+        if pool is None:  # conv2d: lanes now, Winograd the alternative
+            out, cache = conv2d_forward(x, w, b, 1, 1)
+            d = rng.standard_normal(out.shape).astype(np.float32)
+            now = best_ms(lambda: conv2d_backward(d, conv2d_forward(x, w, b, 1, 1)[1],
+                                                  need_db=False), args.repeats)
+            dz = d.reshape(N, F, -1)
+
+            def other():
+                U = transformed_kernels(w)
+                winograd_sums(x, U)
+                winograd_grads(x, U, dz)
+            label = "winograd"
+        else:  # the fused layer: Winograd now, im2col + GEMM before
+            out, cache = cf.conv2d_relu_pool_forward(x, w, b, 1, 1, pool)
+            d = rng.standard_normal(out.shape).astype(np.float32)
+            now = best_ms(lambda: cf.conv2d_relu_pool_backward(
+                d, cf.conv2d_relu_pool_forward(x, w, b, 1, 1, pool)[1]), args.repeats)
+            acts = np.empty((N, F, S * S), np.float32)
+            pooled = np.empty(out.shape if pool else (N, F, 1, 1), np.float32)
+            dk = d if pool else d.reshape(N, F, 1, S * S)
+            nt = threads_for(N)
+
+            def other():
+                if cf.lanes_suit(C, 3, 3, (1, 1)):  # conv2, conv3: the lanes forward
+                    cf.lanes_forward(x, w, b, (1, 1), True, pool, acts, pooled)
+                else:
+                    cf._forward_kernel(x, w.reshape(F, -1), b, 3, 3, 1, 1, 1, 1, S, S, pool,
+                                       nt, F <= 32, True, acts, pooled)
+                cf._backward_kernel(x, w.reshape(F, -1), acts, dk, 3, 3, 1, 1, 1, 1, S, S, pool,
+                                    True, np.empty_like(x), np.zeros((nt, C * 9, F), np.float32),
+                                    np.zeros((nt, F)))
+            label = "lanes or im2col"
+        before = best_ms(other, args.repeats)
+        print(f"{name:<16} {f'{C} -> {F}':>9} {S:>4}  {now:7.2f}  {before:7.2f} ({label})")
+
+
+if __name__ == "__main__":
+    main()
