@@ -117,6 +117,17 @@ def patches(xn, TH, TW, xt, V, t0):
                     v3[c] = e1 - e3
 
 
+@jit(inline="always")
+def _block_rows(rows, th, tw, OH, OW, spare):
+    """The four rows of rows: (OH * OW, F) that output block (th, tw) covers,
+    in the order (0, 0), (0, 1), (1, 0), (1, 1); spare for those outside the
+    image (a block overhangs an odd side)."""
+    at = 2 * th * OW + 2 * tw
+    right, down = 2 * tw + 1 < OW, 2 * th + 1 < OH
+    return (rows[at], rows[at + 1] if right else spare, rows[at + OW] if down else spare,
+            rows[at + OW + 1] if right and down else spare)
+
+
 @jit(error_model="numpy")
 def outputs(M, TH, TW, t0, OW, outT, spare):
     """The products M[:, t0 ..., :] of one image -> outT: (OH * OW, F), the
@@ -127,12 +138,7 @@ def outputs(M, TH, TW, t0, OW, outT, spare):
     for th in range(TH):
         for tw in range(TW):
             t = t0 + th * TW + tw
-            at = 2 * th * OW + 2 * tw
-            right, down = 2 * tw + 1 < OW, 2 * th + 1 < OH
-            y00 = outT[at]
-            y01 = outT[at + 1] if right else spare
-            y10 = outT[at + OW] if down else spare
-            y11 = outT[at + OW + 1] if right and down else spare
+            y00, y01, y10, y11 = _block_rows(outT, th, tw, OH, OW, spare)
             s0, s1, s2, s3 = M[0, t], M[1, t], M[2, t], M[3, t]
             p0, p1, p2, p3 = M[4, t], M[5, t], M[6, t], M[7, t]
             q0, q1, q2, q3 = M[8, t], M[9, t], M[10, t], M[11, t]
@@ -169,12 +175,7 @@ def output_grads(dz, TH, TW, t0, OW, dzT, dM):
     for th in range(TH):
         for tw in range(TW):
             t = t0 + th * TW + tw
-            at = 2 * th * OW + 2 * tw
-            right, down = 2 * tw + 1 < OW, 2 * th + 1 < OH
-            y00 = dzT[at]
-            y01 = dzT[at + 1] if right else dzT[P]
-            y10 = dzT[at + OW] if down else dzT[P]
-            y11 = dzT[at + OW + 1] if right and down else dzT[P]
+            y00, y01, y10, y11 = _block_rows(dzT, th, tw, OH, OW, dzT[P])
             for r in range(4):
                 m0, m1, m2, m3 = dM[4 * r, t], dM[4 * r + 1, t], dM[4 * r + 2, t], dM[4 * r + 3, t]
                 for f in range(F):
