@@ -19,6 +19,7 @@ _WHERE = {
     "avgpool2d_forward": "pool", "avgpool2d_backward": "pool",
     "global_avgpool_forward": "pool", "global_avgpool_backward": "pool",
     "batchnorm_forward": "batchnorm", "batchnorm_backward": "batchnorm",
+    "batchnorm_relu_forward": "batchnorm_relu", "batchnorm_relu_backward": "batchnorm_relu",
     "relu_forward": "activation", "relu_backward": "activation",
     "linear_forward": "linear", "linear_backward": "linear",
     "softmax_cross_entropy": "loss",

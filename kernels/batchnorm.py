@@ -23,25 +23,34 @@ from ._jit import jit
 SUMS = {"reassoc", "contract"}
 
 
+@jit(fastmath=SUMS)
+def channel_moments(x, c):
+    """(mean, biased variance) of channel c of x: (N, C, P), in float64, in
+    two passes (the variance of the centred values: no cancellation).
+    Shared with batchnorm_relu.py."""
+    N, P = x.shape[0], x.shape[2]
+    M = N * P
+    s = 0.0
+    for n in range(N):
+        row = x[n, c]
+        for p in range(P):
+            s += row[p]
+    mu = s / M
+    q = 0.0
+    for n in range(N):
+        row = x[n, c]
+        for p in range(P):
+            d = row[p] - mu
+            q += d * d
+    return mu, q / M
+
+
 @jit(parallel=True, fastmath=SUMS)
 def _bn_train_kernel(x, gamma, beta, eps, out, xhat, mean, var, invstd):
     """x: (N, C, P) -> out, xhat: (N, C, P); mean, var, invstd: (C,) float64."""
     N, C, P = x.shape
-    M = N * P
     for c in prange(C):
-        s = 0.0
-        for n in range(N):
-            row = x[n, c]
-            for p in range(P):
-                s += row[p]
-        mu = s / M
-        q = 0.0
-        for n in range(N):
-            row = x[n, c]
-            for p in range(P):
-                d = row[p] - mu
-                q += d * d
-        v_ = q / M
+        mu, v_ = channel_moments(x, c)
         inv = 1.0 / np.sqrt(v_ + eps)
         mean[c] = mu
         var[c] = v_
@@ -105,11 +114,9 @@ def _bn_backward_kernel(dout, xhat, gamma, invstd, dx, dgamma, dbeta):
                 dst[p] = a * d[p] - b - e * xh[p]
 
 
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True,
-                      momentum=0.1, eps=1e-5):
-    """x: (N, C, H, W) or (N, C); gamma, beta: (C,); running_mean,
-    running_var: (C,) float arrays, updated in place when training.
-    Returns out (x's shape) and the cache (None in evaluation)."""
+def checked_inputs(x, gamma, beta, running_mean, running_var):
+    """x as (N, C, P) (P = H * W, or 1 for (N, C)), gamma and beta in its
+    dtype, all checked; shared with batchnorm_relu.py."""
     x = np.asarray(x)
     if x.ndim not in (2, 4):
         raise ValueError(f"x must be (N, C) or (N, C, H, W), got shape {x.shape}")
@@ -121,24 +128,42 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True,
                     ("running_var", running_var)):
         if a.shape != (C,):
             raise ValueError(f"{name} must have shape ({C},), got {a.shape}")
-    out = np.empty_like(x3)
-    if not train:
-        _bn_eval_kernel(x3, gamma, beta, running_mean.astype(np.float64),
-                        running_var.astype(np.float64), float(eps), out)
-        return out.reshape(x.shape), None
-    M = x3.shape[0] * x3.shape[2]
-    if M < 2:
+    return x3, gamma, beta
+
+
+def training_stats(x3):
+    """Empty (mean, var, invstd): (C,) float64 for a training pass over x3,
+    which must hold at least 2 values per channel."""
+    if x3.shape[0] * x3.shape[2] < 2:
         raise ValueError("batch normalisation in training needs at least 2 values per channel")
-    xhat = np.empty_like(x3)
-    mean = np.empty(C, np.float64)
-    var = np.empty(C, np.float64)
-    invstd = np.empty(C, np.float64)
-    _bn_train_kernel(x3, gamma, beta, float(eps), out, xhat, mean, var, invstd)
+    return tuple(np.empty(x3.shape[1], np.float64) for _ in range(3))
+
+
+def update_running(running_mean, running_var, mean, var, M, momentum):
+    """PyTorch's rule, in place: r <- (1 - momentum) r + momentum * the
+    batch's statistic, the variance's unbiased (M values per channel)."""
     running_mean *= 1 - momentum
     running_mean += momentum * mean
     running_var *= 1 - momentum
     running_var += momentum * var * M / (M - 1)
-    return out.reshape(x.shape), (xhat, gamma, invstd, x.shape)
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True,
+                      momentum=0.1, eps=1e-5):
+    """x: (N, C, H, W) or (N, C); gamma, beta: (C,); running_mean,
+    running_var: (C,) float arrays, updated in place when training.
+    Returns out (x's shape) and the cache (None in evaluation)."""
+    x3, gamma, beta = checked_inputs(x, gamma, beta, running_mean, running_var)
+    out = np.empty_like(x3)
+    if not train:
+        _bn_eval_kernel(x3, gamma, beta, running_mean.astype(np.float64),
+                        running_var.astype(np.float64), float(eps), out)
+        return out.reshape(np.shape(x)), None
+    mean, var, invstd = training_stats(x3)
+    xhat = np.empty_like(x3)
+    _bn_train_kernel(x3, gamma, beta, float(eps), out, xhat, mean, var, invstd)
+    update_running(running_mean, running_var, mean, var, x3.shape[0] * x3.shape[2], momentum)
+    return out.reshape(np.shape(x)), (xhat, gamma, invstd, np.shape(x))
 
 
 def batchnorm_backward(dout, cache):

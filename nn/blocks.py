@@ -8,8 +8,13 @@ correction f(x) to the identity, and f(x) = 0 is easy to learn (all
 weights of the last batch norm at 0), which is what lets depth help instead
 of hurt. The last batch norm's scale starts at 0 (Goyal et al., 2017), so
 each block starts as the identity.
+
+What runs is fused (nn/fused.py): bn1 with relu1, and bn2 with the sum and
+relu2, each one kernel (kernels/batchnorm_relu.py). main, skip and relu
+stay the block's layers as written above, which exports read.
 """
 
+from .fused import BatchNormReLU, fuse
 from .layers import BatchNorm, Conv2d, Layer, ReLU
 
 
@@ -25,6 +30,8 @@ class ResidualBlock(Layer):
             self.skip = [Conv2d(f"{name}.proj", c_in, c_out, 1, stride, 0, bias=False),
                          BatchNorm(f"{name}.proj_bn", c_out)]
         self.relu = ReLU(f"{name}.relu2")
+        self.units = fuse(self.main[:-1])
+        self.end = BatchNormReLU(self.main[-1])
 
     def _walk(self, in_shape, what):
         found = {}
@@ -53,20 +60,17 @@ class ResidualBlock(Layer):
 
     def forward(self, net, x, train):
         m = x
-        for layer in self.main:
-            m = layer.forward(net, m, train)
+        for unit in self.units:
+            m = unit.forward(net, m, train)
         s = x
         for layer in self.skip:
             s = layer.forward(net, s, train)
-        m += s
-        return self.relu.forward(net, m, train)
+        return self.end.forward(net, m, train, skip=s)
 
     def backward(self, net, dout, need_dx=True):
-        d = self.relu.backward(net, dout)
-        dm = d
-        for layer in reversed(self.main):
-            dm = layer.backward(net, dm)
-        ds = d
+        dm, ds = self.end.backward_sum(net, dout)
+        for unit in reversed(self.units):
+            dm = unit.backward(net, dm)
         for layer in reversed(self.skip):
             ds = layer.backward(net, ds)
         return dm + ds

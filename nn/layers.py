@@ -147,48 +147,6 @@ class MaxPool2d(Layer):
         return K.maxpool2d_backward(dout, self.cache)
 
 
-class ConvReLUPool(Layer):
-    """A Conv2d with bias, the ReLU after it and, if given, the MaxPool2d
-    after that (non-overlapping windows), run as one kernel. Sequential
-    builds these from its layers (see ``fuse``); the parameters stay under
-    the convolution's own keys, so checkpoints do not change."""
-
-    def __init__(self, conv, pool=None):
-        super().__init__(conv.name)
-        self.conv, self.pool = conv, (pool.size if pool is not None else 0)
-
-    def forward(self, net, x, train):
-        c = self.conv
-        out, self.cache = K.conv2d_relu_pool_forward(
-            x, net.params[c.key("w")], net.params[c.key("b")], c.stride, c.pad, self.pool,
-            keep=train)
-        return out
-
-    def backward(self, net, dout, need_dx=True):
-        dx, dw, db = K.conv2d_relu_pool_backward(dout, self.cache, need_dx=need_dx)
-        net.grads[self.conv.key("w")][...] = dw
-        net.grads[self.conv.key("b")][...] = db
-        return dx
-
-
-def fuse(layers):
-    """The layers to run: each Conv2d with bias followed by a ReLU (and a
-    MaxPool2d whose stride is its size) becomes one ConvReLUPool."""
-    units, i = [], 0
-    while i < len(layers):
-        layer = layers[i]
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if isinstance(layer, Conv2d) and layer.bias and type(nxt) is ReLU:
-            after = layers[i + 2] if i + 2 < len(layers) else None
-            pool = after if isinstance(after, MaxPool2d) and after.size == after.stride else None
-            units.append(ConvReLUPool(layer, pool))
-            i += 3 if pool is not None else 2
-        else:
-            units.append(layer)
-            i += 1
-    return units
-
-
 class GlobalAvgPool(Layer):
     """(N, C, H, W) -> (N, C): each channel's mean."""
 

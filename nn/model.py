@@ -4,7 +4,7 @@ parameters, their gradients and the untrained buffers."""
 import numpy as np
 
 from .arrays import load_arrays
-from .layers import fuse
+from .fused import fuse
 
 
 class Sequential:

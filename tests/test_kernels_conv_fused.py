@@ -135,7 +135,7 @@ def test_networks_fuse_conv_relu_and_pool():
     to float32 rounding for AlexNet-style, whose conv2 to conv5 take the
     Winograd path (another summation)."""
     from nnlab.nn.cnn_models import alexnet, lenet5, resnet
-    from nnlab.nn.layers import ConvReLUPool
+    from nnlab.nn.fused import ConvReLUPool
 
     def fused(net):
         return [(u.name, u.pool) for u in net.units if isinstance(u, ConvReLUPool)]
