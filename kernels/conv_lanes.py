@@ -10,18 +10,19 @@ in the innermost axis, X: (C, (Hp * Wp + ...) * 8) with rows of Wp = W + pw
 (a row's right border is the next row's left one), so each output
 position's eight lanes fill one AVX2 register, and each tap of the kernel
 is the whole flattened image shifted by (i * Wp + j) * 8 elements. One loop over all
-OH * Wp * 8 positions then adds a kernel row's taps for two or three
-filters, which share each load of X; the Wp - OW columns past each output
-row are computed and dropped. dx is the same convolution of dout with the
-flipped kernels, and dw sums products of the same shifted rows.
+OH * Wp * 8 positions then adds a channel's nine taps of a 3 x 3 kernel (of
+other kernels, a row's taps) for two filters, which share each load of X;
+the Wp - OW columns past each output row are computed and dropped. dx is
+the same convolution of dout with the flipped kernels, and dw sums products
+of the same shifted rows.
 
-Measured here (float32, 2 threads, best of 25, lanes against im2col + GEMM,
-3 x 3 kernels at batch 64, forward then backward): 16 channels at 28 x 28
-3.3 ms against 6.3, 6.7 against 10.1; 32 channels at 14 x 14 3.1 against
-4.8, 5.9 against 8.5; 64 channels at 7 x 7 3.7 against 4.3, 7.5 against
-8.2; 96 channels at 7 x 7 7.9 against 7.7, 15.8 against 15.6, hence
-MAX_TAPS. LeNet-5 at batch 1000, forward with ReLU and pooling: conv1 6 ms
-against 20, conv2 9 ms against 17.
+Measured when this path was chosen, before _kernel3x3 (float32, 2 threads,
+best of 25, lanes against im2col + GEMM, 3 x 3 kernels at batch 64, forward
+then backward): 16 channels at 28 x 28 3.3 ms against 6.3, 6.7 against 10.1;
+32 channels at 14 x 14 3.1 against 4.8, 5.9 against 8.5; 64 channels at 7 x
+7 3.7 against 4.3, 7.5 against 8.2; 96 channels at 7 x 7 7.9 against 7.7,
+15.8 against 15.6, hence MAX_TAPS. LeNet-5 at batch 1000, forward with ReLU
+and pooling: conv1 6 ms against 20, conv2 9 ms against 17.
 """
 
 import numpy as np
@@ -101,19 +102,30 @@ def _row2(a0, a1, X, off, wr, vr, L):
 
 
 @jit(fastmath=FAST)
-def _row3(a0, a1, a2, X, off, wr, vr, ur, L):
-    """_row2 for three filters and a 3-wide kernel: nine weights, three
-    accumulators and three inputs fill 15 of the 16 AVX2 registers, and each
-    load of X serves three filters (two at a time: 15% slower)."""
-    w0, w1, w2 = wr[0], wr[1], wr[2]
-    v0, v1, v2 = vr[0], vr[1], vr[2]
-    t0, t1, t2 = ur[0], ur[1], ur[2]
-    x0, x1, x2 = X[off:off + L], X[off + 8:off + 8 + L], X[off + 16:off + 16 + L]
+def _kernel3x3(a0, a1, X, r, w0, w1, L):
+    """a0[q] += sum_ij w0[i, j] X[r i + 8 j + q] and a1[q] likewise with w1,
+    r = Wp * 8: all nine taps of two 3 x 3 filters in one pass. Each
+    accumulator is read and written once per channel instead of once per
+    kernel row, and that traffic (L2, since F accumulators of L floats do
+    not fit L1) was the limit: 16 channels at 28 x 28, batch 64, 2 threads,
+    forward 1.78 -> 1.33 ms (kernel rows of three filters before; three
+    filters here 1.37, 512-bit vectors 1.54)."""
+    p0, p1, p2 = w0[0, 0], w0[0, 1], w0[0, 2]
+    p3, p4, p5 = w0[1, 0], w0[1, 1], w0[1, 2]
+    p6, p7, p8 = w0[2, 0], w0[2, 1], w0[2, 2]
+    v0, v1, v2 = w1[0, 0], w1[0, 1], w1[0, 2]
+    v3, v4, v5 = w1[1, 0], w1[1, 1], w1[1, 2]
+    v6, v7, v8 = w1[2, 0], w1[2, 1], w1[2, 2]
+    x0, x1, x2 = X[0:L], X[8:8 + L], X[16:16 + L]
+    x3, x4, x5 = X[r:r + L], X[r + 8:r + 8 + L], X[r + 16:r + 16 + L]
+    x6, x7, x8 = X[2 * r:2 * r + L], X[2 * r + 8:2 * r + 8 + L], X[2 * r + 16:2 * r + 16 + L]
     for q in range(L):
-        u0, u1, u2 = x0[q], x1[q], x2[q]
-        a0[q] += w0 * u0 + w1 * u1 + w2 * u2
-        a1[q] += v0 * u0 + v1 * u1 + v2 * u2
-        a2[q] += t0 * u0 + t1 * u1 + t2 * u2
+        u0, u1, u2, u3, u4 = x0[q], x1[q], x2[q], x3[q], x4[q]
+        u5, u6, u7, u8 = x5[q], x6[q], x7[q], x8[q]
+        a0[q] += (p0 * u0 + p1 * u1 + p2 * u2 + p3 * u3 + p4 * u4 + p5 * u5 + p6 * u6
+                  + p7 * u7 + p8 * u8)
+        a1[q] += (v0 * u0 + v1 * u1 + v2 * u2 + v3 * u3 + v4 * u4 + v5 * u5 + v6 * u6
+                  + v7 * u7 + v8 * u8)
 
 
 @jit(fastmath=FAST)
@@ -130,23 +142,18 @@ def _convolve(X, w, b, Wp, acc):
     # zero: leftover memory may hold NaN or subnormals (slow adds, and
     # RuntimeWarnings under NUMBA_DISABLE_JIT).
     scratch = np.zeros(L, acc.dtype)
-    f = 0
-    while f < F:
-        # Threes for 3 x 3 kernels, then twos (4 = 2 + 2); one filter alone
-        # (F = 1, or an odd F with another kernel size) pairs with scratch.
-        n = 3 if WW == 3 and F - f != 4 and F - f >= 3 else min(2, F - f)
+    for f in range(0, F, 2):
+        # Filters in twos (an odd F's last one pairs with scratch): 3 x 3
+        # kernels whole, others a kernel row at a time.
+        g = f + 1 if f + 1 < F else f
+        a1 = acc[g] if g > f else scratch
         for c in range(C):
             Xc = X[c]
+            if HH == 3 and WW == 3:
+                _kernel3x3(acc[f], a1, Xc, Wp * 8, w[f, c], w[g, c], L)
+                continue
             for i in range(HH):
-                off = i * Wp * 8
-                if n == 3:
-                    _row3(acc[f], acc[f + 1], acc[f + 2], Xc, off, w[f, c, i], w[f + 1, c, i],
-                          w[f + 2, c, i], L)
-                elif n == 2:
-                    _row2(acc[f], acc[f + 1], Xc, off, w[f, c, i], w[f + 1, c, i], L)
-                else:
-                    _row2(acc[f], scratch, Xc, off, w[f, c, i], w[f, c, i], L)
-        f += n
+                _row2(acc[f], a1, Xc, i * Wp * 8, w[f, c, i], w[g, c, i], L)
 
 
 @jit

@@ -18,39 +18,51 @@ SUMS = {"contract", "reassoc"}
 
 
 @jit(fastmath=SUMS)
-def _dw_row3(d0, d1, d2, X, off, o0, o1, o2):
-    """o_k[j] += sum_q d_k[q] X[off + 8 j + q] for three filters' output
-    gradients d_k and a 3-wide kernel row: nine sums in registers."""
+def _dw_kernel3x3(d0, d1, X, r, o0, o1):
+    """o_k[i, j] += sum_q d_k[q] X[r i + 8 j + q], r = Wp * 8, for two
+    filters' output gradients d_k and a 3 x 3 kernel: eighteen sums in
+    registers, each d_k read once per channel. 16 channels at 28 x 28,
+    batch 64, 2 threads: dw 1.54 -> 1.19 ms (three filters a kernel row at a
+    time before; three filters here 1.33)."""
     L = d0.shape[0]
-    x0, x1, x2 = X[off:off + L], X[off + 8:off + 8 + L], X[off + 16:off + 16 + L]
-    zero = d0.dtype.type(0)
-    s0 = s1 = s2 = t0 = t1 = t2 = r0 = r1 = r2 = zero
+    x0, x1, x2 = X[0:L], X[8:8 + L], X[16:16 + L]
+    x3, x4, x5 = X[r:r + L], X[r + 8:r + 8 + L], X[r + 16:r + 16 + L]
+    x6, x7, x8 = X[2 * r:2 * r + L], X[2 * r + 8:2 * r + 8 + L], X[2 * r + 16:2 * r + 16 + L]
+    z = d0.dtype.type(0)
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = z
+    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = t8 = z
     for q in range(L):
-        u0, u1, u2 = x0[q], x1[q], x2[q]
-        e0, e1, e2 = d0[q], d1[q], d2[q]
-        s0 += e0 * u0
-        s1 += e0 * u1
-        s2 += e0 * u2
-        t0 += e1 * u0
-        t1 += e1 * u1
-        t2 += e1 * u2
-        r0 += e2 * u0
-        r1 += e2 * u1
-        r2 += e2 * u2
-    o0[0] += s0
-    o0[1] += s1
-    o0[2] += s2
-    o1[0] += t0
-    o1[1] += t1
-    o1[2] += t2
-    o2[0] += r0
-    o2[1] += r1
-    o2[2] += r2
+        u0, u1, u2, u3, u4 = x0[q], x1[q], x2[q], x3[q], x4[q]
+        u5, u6, u7, u8 = x5[q], x6[q], x7[q], x8[q]
+        e, g = d0[q], d1[q]
+        s0 += e * u0
+        s1 += e * u1
+        s2 += e * u2
+        s3 += e * u3
+        s4 += e * u4
+        s5 += e * u5
+        s6 += e * u6
+        s7 += e * u7
+        s8 += e * u8
+        t0 += g * u0
+        t1 += g * u1
+        t2 += g * u2
+        t3 += g * u3
+        t4 += g * u4
+        t5 += g * u5
+        t6 += g * u6
+        t7 += g * u7
+        t8 += g * u8
+    for k, (s, t) in enumerate(((s0, t0), (s1, t1), (s2, t2), (s3, t3), (s4, t4),
+                                (s5, t5), (s6, t6), (s7, t7), (s8, t8))):
+        o0[k // 3, k % 3] += s
+        o1[k // 3, k % 3] += t
 
 
 @jit(fastmath=SUMS)
 def _dw_row2(d0, d1, X, off, o0, o1):
-    """_dw_row3 for two filters (d1 is d0 and o1 is ignored for one) and any width."""
+    """o_k[j] += sum_q d_k[q] X[off + 8 j + q] for two filters' output
+    gradients and one kernel row of any width (kernels other than 3 x 3)."""
     L = d0.shape[0]
     zero = d0.dtype.type(0)
     for j in range(o0.shape[0]):
@@ -70,21 +82,16 @@ def _dw_sums(X, D, Wp, dwt):
     the output gradient in the lanes layout, zero past each row's OW columns."""
     F, C, HH, WW = dwt.shape
     # A lone filter's dropped partner sums, zeroed as in the forward pass.
-    scratch = np.zeros(WW, dwt.dtype)
-    f = 0
-    while f < F:
-        n = 3 if WW == 3 and f + 3 <= F else min(2, F - f)
+    scratch = np.zeros((HH, WW), dwt.dtype)
+    for f in range(0, F, 2):
+        g = f + 1 if f + 1 < F else f
         for c in range(C):
+            o1 = dwt[g, c] if g > f else scratch
+            if HH == 3 and WW == 3:
+                _dw_kernel3x3(D[f], D[g], X[c], Wp * 8, dwt[f, c], o1)
+                continue
             for i in range(HH):
-                off = i * Wp * 8
-                if n == 3:
-                    _dw_row3(D[f], D[f + 1], D[f + 2], X[c], off, dwt[f, c, i],
-                             dwt[f + 1, c, i], dwt[f + 2, c, i])
-                elif n == 2:
-                    _dw_row2(D[f], D[f + 1], X[c], off, dwt[f, c, i], dwt[f + 1, c, i])
-                else:
-                    _dw_row2(D[f], D[f], X[c], off, dwt[f, c, i], scratch)
-        f += n
+                _dw_row2(D[f], D[g], X[c], i * Wp * 8, dwt[f, c, i], o1[i])
 
 
 @jit_parallel
