@@ -25,9 +25,9 @@ from ._split import block, threads_for
 
 
 @jit_parallel(error_model="numpy")
-def _rnn_forward_kernel(xw, h0, WhT, nt, h):
-    """xw: (T, N, H) input projections plus bias; h0: (N, H); WhT: (H, H),
-    Wh transposed -> h: (T, N, H)."""
+def _rnn_forward_kernel(xw, b, h0, WhT, nt, h):
+    """xw: (T, N, H) input projections; b: (H,) the bias; h0: (N, H); WhT:
+    (H, H), Wh transposed -> h: (T, N, H)."""
     T, N, H = xw.shape
     for k in prange(nt):
         lo, n = block(k, nt, N)
@@ -45,7 +45,7 @@ def _rnn_forward_kernel(xw, h0, WhT, nt, h):
                 hr = h[t, lo + r]
                 xr = xw[t, lo + r]
                 for j in range(H):
-                    hr[j] = zT[j, r] + xr[j]
+                    hr[j] = zT[j, r] + xr[j] + b[j]
                 for j in range(H):
                     hr[j] = tanh_act(hr[j])
                 for j in range(H):
@@ -89,20 +89,23 @@ class RNNCache(NamedTuple):
     Wx: object = None   # (D, H)
 
 
-def rnn_recurrence_forward(xw, h0, Wh):
-    """The recurrence alone: xw: (T, N, H), already x_t Wx + b; h0: (N, H);
-    Wh: (H, H). Returns h: (T, N, H) (h[-1] is the state to carry on) and the cache."""
+def rnn_recurrence_forward(xw, h0, Wh, b=None):
+    """The recurrence alone: xw: (T, N, H), x_t Wx; h0: (N, H); Wh: (H, H);
+    b: (H,) or None (zero), added in the recurrence as lstm.py does. Returns
+    h: (T, N, H) (h[-1] is the state to carry on) and the cache."""
     xw = as_float_array(xw, "xw", 3)
     T, N, H = xw.shape
     h0 = as_float_array(h0, "h0", 2, xw.dtype)
     Wh = as_float_array(Wh, "Wh", 2, xw.dtype)
-    if h0.shape != (N, H) or Wh.shape != (H, H):
-        raise ValueError(f"shapes h0 {h0.shape}, Wh {Wh.shape} do not fit N={N}, H={H}")
+    b = np.zeros(H, xw.dtype) if b is None else as_float_array(b, "b", 1, xw.dtype)
+    if h0.shape != (N, H) or Wh.shape != (H, H) or b.shape != (H,):
+        raise ValueError(f"shapes h0 {h0.shape}, Wh {Wh.shape}, b {b.shape} do not fit N={N}, "
+                         f"H={H}")
     if T < 1:
         raise ValueError("the sequence must have at least one step")
     h = np.empty((T, N, H), xw.dtype)
     if N:
-        _rnn_forward_kernel(xw, h0, np.ascontiguousarray(Wh.T),
+        _rnn_forward_kernel(xw, b, h0, np.ascontiguousarray(Wh.T),
                             threads_for(N), h)
     return h, RNNCache(h0, Wh, h)
 
@@ -135,8 +138,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
     if Wx.shape[0] != D or b.shape != (Wx.shape[1],):
         raise ValueError(f"shapes x {x.shape}, Wx {Wx.shape}, b {b.shape} do not fit")
     xw = matmul(x.reshape(T * N, D), Wx)
-    xw += b
-    h, cache = rnn_recurrence_forward(xw.reshape(T, N, Wx.shape[1]), h0, Wh)
+    h, cache = rnn_recurrence_forward(xw.reshape(T, N, Wx.shape[1]), h0, Wh, b)
     return h, cache._replace(x=x, Wx=Wx)
 
 

@@ -92,13 +92,13 @@ class RecurrentStack:
             else:
                 xw = K.matmul(inp.reshape(T * N, self.H), P[f"{p}l{l}.Wx"]).reshape(T, N, self.G)
                 emb = None
-            xw += P[f"{p}l{l}.b"]
+            b = P[f"{p}l{l}.b"]
             if self.cell == "lstm":
                 h, cache = K.lstm_recurrence_forward(xw, state[l][0], state[l][1],
-                                                     P[f"{p}l{l}.Wh"])
+                                                     P[f"{p}l{l}.Wh"], b)
                 new_state.append((h[-1].copy(), cache.c_last.copy()))
             else:
-                h, cache = K.rnn_recurrence_forward(xw, state[l][0], P[f"{p}l{l}.Wh"])
+                h, cache = K.rnn_recurrence_forward(xw, state[l][0], P[f"{p}l{l}.Wh"], b)
                 new_state.append((h[-1].copy(),))
             drop = None
             if train and self.dropout > 0:

@@ -95,7 +95,8 @@ def test_lstm_recurrence_gradcheck(threads, T, N, D, H, mode):
 
 def test_lstm_recurrence_consistent_with_full(threads):
     """lstm_backward's db, dx and dWx are dxw summed, dxw @ Wx^T and x^T dxw;
-    dcT=None is dcT=0."""
+    dcT=None is dcT=0; the bias given to the recurrence is the bias added to
+    xw beforehand."""
     rng = np.random.default_rng(4)
     T, N, D, H = 4, 3, 2, 5
     x, h0, c0, Wx, Wh, b = rand_data(rng, T, N, D, H, np.float64)
@@ -106,6 +107,9 @@ def test_lstm_recurrence_consistent_with_full(threads):
     h2, cache2 = lstm_recurrence_forward(xw, h0, c0, Wh)
     np.testing.assert_allclose(h2, h, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(cache2.c_last, cache.c_last, rtol=1e-13, atol=1e-15)
+    h3, cache3 = lstm_recurrence_forward(xw - b, h0, c0, Wh, b)
+    np.testing.assert_allclose(h3, h2, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(cache3.act, cache2.act, rtol=1e-13, atol=1e-15)
     dxw, dh0b, dc0b, dWhb = lstm_recurrence_backward(dh, cache2, np.zeros((N, H)))
     kw = dict(rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(db, dxw.sum(axis=(0, 1)), **kw)

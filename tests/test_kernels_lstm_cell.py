@@ -227,6 +227,10 @@ def test_lstm_rejects_bad_inputs():
         lstm_forward(x, h0, c0, Wx, Wh, np.zeros(4 * H + 1))
     with pytest.raises(ValueError):                                # 4H not divisible by 4
         lstm_recurrence_forward(np.zeros((T, N, 4 * H + 2)), h0, c0, Wh)
+    with pytest.raises(ValueError):                                # b not (4H,)
+        lstm_recurrence_forward(np.zeros((T, N, 4 * H)), h0, c0, Wh, np.zeros((1, 4 * H)))
+    with pytest.raises(TypeError):
+        lstm_recurrence_forward(np.zeros((T, N, 4 * H)), h0, c0, Wh, np.zeros(4 * H, np.float32))
     with pytest.raises(TypeError):
         lstm_forward(x.astype(np.float32), h0, c0, Wx, Wh, b)      # mixed dtypes
     with pytest.raises(TypeError):

@@ -92,6 +92,9 @@ def test_rnn_recurrence_dxw_is_db(threads):
     h2, cache2 = rnn_recurrence_forward(xw, h0, Wh)
     dxw, dh0b, dWhb = rnn_recurrence_backward(dh, cache2)
     np.testing.assert_allclose(h2, h, rtol=1e-13, atol=1e-15)
+    # The bias given to the recurrence is the bias added to xw beforehand.
+    h3, _ = rnn_recurrence_forward(xw - b, h0, Wh, b)
+    np.testing.assert_allclose(h3, h2, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(db, dxw.sum(axis=(0, 1)), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(dx, dxw @ Wx.T, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(dh0, dh0b, rtol=1e-12, atol=1e-15)
@@ -271,6 +274,8 @@ def test_rnn_rejects_bad_inputs():
         rnn_forward(x.astype(np.int64), h0, Wx, Wh, b)
     with pytest.raises(TypeError):
         rnn_recurrence_forward(np.zeros((T, N, H), np.float16), h0, Wh)
+    with pytest.raises(ValueError):
+        rnn_recurrence_forward(np.zeros((T, N, H)), h0, Wh, np.zeros(H + 1))
     h, cache = rnn_forward(x, h0, Wx, Wh, b)
     with pytest.raises(ValueError):
         rnn_backward(np.zeros((T, N, H + 1)), cache)
