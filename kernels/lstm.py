@@ -103,10 +103,13 @@ def _lstm_forward_kernel(xw, b, h0, c0, WhT, h, c, act, nt, k0, k1):
                     ar[j] = zT[j, r] + xr[j] + b[j]
                 _activate(ar, H)
                 cp = c0[row] if t == 0 else c[t - 1, row]
-                hr = h[t, row]
-                _cell(ar, cp, c[t, row], hr, H)
-                for j in range(H):
-                    hT[j, r] = hr[j]
+                _cell(ar, cp, c[t, row], h[t, row], H)
+            # Transposed after the rows, in order of hT: in the loop above, a
+            # column at a time, it cost 4% more (2x256, batch 32, 2 threads).
+            ht = h[t]
+            for j in range(H):
+                for r in range(n):
+                    hT[j, r] = ht[lo + r, j]
 
 
 @blocked(error_model="numpy")
@@ -134,8 +137,12 @@ def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, dz, dh0, dc0, nt, k0, k1):
                 cp = c0[row] if t == 0 else c[t - 1, row]
                 dzr = dz[t, row]
                 _cell_backward(act[t, row], c[t, row], cp, dh[t, row], dhn[r], dcn[r], dzr, H)
-                for j in range(G):
-                    dzT[j, r] = dzr[j]
+            # In order of dzT, as in the forward kernel: 8% faster than a
+            # column at a time in the loop above (7.1 -> 6.5 ms a layer).
+            dzt = dz[t]
+            for j in range(G):
+                for r in range(n):
+                    dzT[j, r] = dzt[lo + r, j]
             np.dot(Wh, dzT, dhnT)
             for r in range(n):
                 for j in range(H):
