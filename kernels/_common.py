@@ -34,6 +34,12 @@ def as_float_array(a, name, ndim, dtype=None):
     return np.ascontiguousarray(a)
 
 
+def bias_or_zero(b, size, dtype):
+    """A recurrence's optional bias: zeros of ``size`` for None, else b
+    checked as a 1-D array of ``dtype`` (the caller checks its length)."""
+    return np.zeros(size, dtype) if b is None else as_float_array(b, "b", 1, dtype)
+
+
 def out_size(size, k, stride, pad, what):
     """Output length of a window of ``k`` sliding with ``stride`` over ``size + 2 pad``."""
     if stride < 1:

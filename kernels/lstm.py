@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._common import as_float_array
+from ._common import as_float_array, bias_or_zero
 from ._fastmath import sigmoid_act, tanh_act
 from ._gemm import matmul, matmul_tn
 from ._jit import jit
@@ -185,7 +185,7 @@ def lstm_recurrence_forward(xw, h0, c0, Wh, b=None):
     h0 = as_float_array(h0, "h0", 2, xw.dtype)
     c0 = as_float_array(c0, "c0", 2, xw.dtype)
     Wh = as_float_array(Wh, "Wh", 2, xw.dtype)
-    b = np.zeros(G, xw.dtype) if b is None else as_float_array(b, "b", 1, xw.dtype)
+    b = bias_or_zero(b, G, xw.dtype)
     if h0.shape != (N, H) or c0.shape != (N, H) or Wh.shape != (H, G) or b.shape != (G,):
         raise ValueError(f"shapes h0 {h0.shape}, c0 {c0.shape}, Wh {Wh.shape}, b {b.shape} do "
                          f"not fit N={N}, H={H}")

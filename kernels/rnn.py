@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from ._common import as_float_array
+from ._common import as_float_array, bias_or_zero
 from ._fastmath import tanh_act
 from ._gemm import matmul, matmul_tn
 from ._jit import jit_parallel
@@ -97,7 +97,7 @@ def rnn_recurrence_forward(xw, h0, Wh, b=None):
     T, N, H = xw.shape
     h0 = as_float_array(h0, "h0", 2, xw.dtype)
     Wh = as_float_array(Wh, "Wh", 2, xw.dtype)
-    b = np.zeros(H, xw.dtype) if b is None else as_float_array(b, "b", 1, xw.dtype)
+    b = bias_or_zero(b, H, xw.dtype)
     if h0.shape != (N, H) or Wh.shape != (H, H) or b.shape != (H,):
         raise ValueError(f"shapes h0 {h0.shape}, Wh {Wh.shape}, b {b.shape} do not fit N={N}, "
                          f"H={H}")
