@@ -1,8 +1,9 @@
 """Sampling text from a character model.
 
-The model's weights are stacked once into the layout of
-``nnlab.kernels.generate``, whose compiled loop then feeds the prime and
-generates characters without returning to Python between them.
+The model's weights are stacked once, and for long samples split once more
+into the per-thread blocks of ``nnlab.kernels.generate``, whose compiled
+loop then feeds the prime and generates characters without returning to
+Python between them.
 
 A short sample does not need it: importing Numba and loading its compiled
 kernels takes most of a second, while numpy steps the model in about 0.1 ms
@@ -41,15 +42,22 @@ class Sampler:
         self.c = np.zeros((L, H), dt)
         self.logits = np.zeros(model.V, dt)
         self.fused = expected is None or expected >= FUSED_FROM
+        self._packed = None  # the kernel's layout of the weights, made on first use
+
+    def _kernel(self):
+        from nnlab.kernels import generate
+
+        if self._packed is None:
+            self._packed = generate.pack(self.weights)
+        return generate, self._packed
 
     def feed(self, ids):
         """Runs the model over ``ids``; the next character is drawn after the last of them."""
         if not len(ids):
             return
         if self.fused:
-            from nnlab.kernels.generate import feed
-
-            feed(ids, self.weights, self.h, self.c, self.lstm, self.logits)
+            kernel, packed = self._kernel()
+            kernel.feed(ids, packed, self.h, self.c, self.lstm, self.logits)
         else:
             for x in ids:
                 step(int(x), self.weights, self.h, self.c, self.lstm, self.logits)
@@ -58,10 +66,9 @@ class Sampler:
         """n ids drawn one after the other; rng is a numpy Generator."""
         u = rng.random(n)
         if self.fused:
-            from nnlab.kernels.generate import generate
-
-            return generate(n, u, temperature, top_k, greedy, self.weights, self.h, self.c,
-                            self.lstm, self.logits)
+            kernel, packed = self._kernel()
+            return kernel.generate(n, u, temperature, top_k, greedy, packed, self.h, self.c,
+                                   self.lstm, self.logits)
         out = np.empty(n, np.int64)
         for k in range(n):
             out[k] = pick(self.logits, temperature, top_k, greedy, u[k])
