@@ -7,7 +7,8 @@ Python between them.
 
 A short sample does not need it: importing Numba and loading its compiled
 kernels takes most of a second, while numpy steps the model in about 0.1 ms
-per character more than the kernel (2x256 LSTM: 160-230 against 70 us).
+per character more than the kernel (2x256 LSTM on the README's Xeon, 2
+threads: 150 against 27 us; on a 2-core AMD EPYC 160-230 against 70 us).
 So below ``FUSED_FROM`` characters (prime included) the same step runs in
 numpy, and ``nnlab sample --len 200`` is done before Numba would have
 loaded. Both
@@ -19,7 +20,7 @@ summation order, and the kernel's float32 tanh approximation).
 import numpy as np
 
 # Characters from which the fused kernel pays for loading Numba: about
-# 0.7 s of loading against 0.1 ms per character saved.
+# 0.7 s of loading against 0.1-0.15 ms per character saved.
 FUSED_FROM = 5_000
 
 
