@@ -74,11 +74,10 @@ def pack(weights, nt=None):
     per = -(-H // nt)
     w = gates * per
     Wp = np.zeros((nt, L, 2 * H, w), Wh.dtype)
-    X0p = np.zeros((nt, Wx0.shape[0], w), Wh.dtype)
+    X0p = np.zeros((nt, V, w), Wh.dtype)
     bp = np.zeros((nt, L, w), Wh.dtype)
     for t in range(nt):
-        u0 = t * per
-        nu = max(0, min(H, u0 + per) - u0)
+        u0, nu = block(t, nt, H)
         for g in range(gates):
             dst = slice(g * per, g * per + nu)
             src = slice(g * H + u0, g * H + u0 + nu)

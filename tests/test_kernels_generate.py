@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nnlab.kernels import generate as g
+from nnlab.nn.sample import pick, step
 
 V, H, L = 7, 20, 2
 
@@ -30,29 +31,16 @@ def run(packed, cell, n, u, feed_first=(1, 2, 3), **kw):
 
 
 def numpy_run(W, cell, n, u, feed_first=(1, 2, 3)):
-    """The same model stepped in float64 numpy, drawing with the same uniforms."""
-    Wx0, WxR, Wh, b, Wy, by = (a.astype(np.float64) for a in W)
-    h, c = np.zeros((L, H)), np.zeros((L, H))
-
-    def step(x):
-        for l in range(L):
-            z = (Wx0[x] if l == 0 else h[l - 1] @ WxR[l - 1]) + h[l] @ Wh[l] + b[l]
-            if cell == "lstm":
-                s = 1 / (1 + np.exp(-z))
-                c[l] = s[H:2 * H] * c[l] + s[:H] * np.tanh(z[2 * H:3 * H])
-                h[l] = s[3 * H:] * np.tanh(c[l])
-            else:
-                h[l] = np.tanh(z)
-        return h[L - 1] @ Wy + by
-
+    """The same model stepped by nnlab.nn.sample's plain-numpy step and
+    draw, in float64 (so with the exact tanh and sigmoid), on the same uniforms."""
+    W = tuple(a.astype(np.float64) for a in W)
+    h, c, logits = np.zeros((L, H)), np.zeros((L, H)), np.zeros(V)
     for x in feed_first:
-        logits = step(x)
+        step(x, W, h, c, cell == "lstm", logits)
     ids = []
     for k in range(n):
-        p = np.exp(logits - logits.max())
-        x = int(np.searchsorted(np.cumsum(p), u[k] * p.sum(), side="right"))
-        ids.append(x)
-        logits = step(x)
+        ids.append(pick(logits, 1.0, 0, False, u[k]))
+        step(ids[-1], W, h, c, cell == "lstm", logits)
     return np.array(ids), h, c, logits
 
 
