@@ -1,6 +1,9 @@
 """3x3 convolutions with stride 1 and padding 1 by Winograd's minimal
 filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional
-Neural Networks", 2016): forward, and both gradients.
+Neural Networks", 2016): forward, and both gradients. transformed_kernels(w,
+4) selects F(4x4, 3x3) instead (_winograd4.py): 36 products for 16 outputs,
+faster forward on every layer measured, but its float32 error is about 3e-6
+rather than 3e-7, and the layers (conv.py, conv_fused.py) do not use it yet.
 
 Each 2x2 block of outputs comes from a 4x4 patch of the input d, overlapping
 its neighbours by two, and one transformed 4x4 kernel per (output, input)
@@ -32,14 +35,27 @@ from numba import prange
 from ._jit import jit_parallel
 from ._split import block, threads_for
 from ._winograd import kernels_from, kernels_to, output_grads, outputs, patch_grads, patches
+from ._winograd4 import (_consts, kernels_from4, kernels_to4, output_grads4, outputs4,
+                         patch_grads4, patches4, winograd4_matrices)
 
 # Images per group of GEMMs: 4 images make the products (64 x C) @ (C x F)
 # on a 7x7 image. Forward / backward ms at batch 64, 2 threads, for 1, 2, 4,
 # 8 and 16 images: AlexNet-style's conv2 (32 -> 64, 14x14) 1.51/3.98,
 # 1.36/3.67, 1.42/3.61, 2.68/3.65, 1.85/4.86; conv4 (96 -> 96, 7x7)
 # 1.83/6.21, 2.25/5.46, 1.99/5.24, 2.46/5.06, 2.28/5.43. Larger groups'
-# buffers leave the L2 cache.
+# buffers leave the L2 cache. F(4x4, 3x3) (tile 4) has 4 patches on a 7x7
+# image, not 16, so there it takes 16 images (4 against 16 images, same
+# units: conv4 1.10/3.79 and 1.02/2.91; conv5 0.81/2.80 and 0.83/2.25; the
+# ResNet's 64 -> 64 at 7x7 0.56/1.67 and 0.57/1.59). At 14x14, 4 images
+# stay best (conv2 1.17/3.17 against 1.27/3.18).
 GROUP = 4
+
+
+def _group(E, H, W):
+    """Images per group for U's E elements (16 or 36) on H x W images."""
+    if E == 36 and ((H + 3) // 4) * ((W + 3) // 4) <= 4:
+        return 16
+    return GROUP
 
 
 def winograd_suits(C, F, HH, WW, stride, pad):
@@ -54,106 +70,134 @@ def winograd_suits(C, F, HH, WW, stride, pad):
             and C >= 32 and F >= 32)
 
 
-def winograd_floats(C, F, H, W, rows):
+def winograd_floats(C, F, H, W, rows, tile=2):
     """(floats kept from forward to backward, most floats in flight during
     one call) of this path for ``rows`` images of C x H x W into F channels:
     the transformed kernels U, kept for backward; then one gradient of them
     per thread, their sum, and each thread's buffers for a group of images
     (for nn/footprint.py)."""
     nt = threads_for(rows)
-    kernels = 16 * C * F
-    patches = 16 * GROUP * ((H + 1) // 2) * ((W + 1) // 2)
+    E = (tile + 2) ** 2
+    kernels = E * C * F
+    patches = E * _group(E, H, W) * (-(-H // tile)) * (-(-W // tile))
     return kernels, (nt + 1) * kernels + nt * patches * 2 * (C + F)
 
 
 @jit_parallel
-def _forward_kernel(x, U, group, nt, sumsT):
-    """x: (N, C, H, W), U: (16, C, F) -> sumsT: (N, H * W, F), the
-    convolution without its bias, channels last."""
+def _forward_kernel(x, U, kb, ka, group, nt, sumsT):
+    """x: (N, C, H, W), U: (E, C, F) -> sumsT: (N, H * W, F), the
+    convolution without its bias, channels last. E = 16: F(2x2, 3x3);
+    E = 36: F(4x4, 3x3), with _winograd4's constants kb and ka."""
     N, C, H, W = x.shape
-    F = U.shape[2]
-    TH, TW = (H + 1) // 2, (W + 1) // 2
+    E, F = U.shape[0], U.shape[2]
+    m = 2 if E == 16 else 4
+    TH, TW = (H + m - 1) // m, (W + m - 1) // m
     P = TH * TW
     for k in prange(nt):
         lo, count = block(k, nt, N)
-        xt = np.zeros((2 * TH + 2, 2 * TW + 2, C), x.dtype)
+        xt = np.zeros((m * TH + 2, m * TW + 2, C), x.dtype)
         # Zeros, so that a short group's left-over rows hold finite numbers.
-        V = np.zeros((16, group * P, C), x.dtype)
-        M = np.empty((16, group * P, F), x.dtype)
+        V = np.zeros((E, group * P, C), x.dtype)
+        M = np.empty((E, group * P, F), x.dtype)
         spare = np.empty(F, x.dtype)
+        tin, tout = np.empty((6, 6, C), x.dtype), np.empty((4, 6, F), x.dtype)
         for n0 in range(lo, lo + count, group):
             g = min(group, lo + count - n0)
             for i in range(g):
-                patches(x[n0 + i], TH, TW, xt, V, i * P)
-            for e in range(16):  # a short group's last rows are left over, never read
+                if m == 2:
+                    patches(x[n0 + i], TH, TW, xt, V, i * P)
+                else:
+                    patches4(x[n0 + i], TH, TW, xt, kb, tin, V, i * P)
+            for e in range(E):  # a short group's last rows are left over, never read
                 np.dot(V[e], U[e], M[e])
             for i in range(g):
-                outputs(M, TH, TW, i * P, W, sumsT[n0 + i], spare)
+                if m == 2:
+                    outputs(M, TH, TW, i * P, W, sumsT[n0 + i], spare)
+                else:
+                    outputs4(M, TH, TW, i * P, W, ka, tout, sumsT[n0 + i], spare)
 
 
 @jit_parallel
-def _backward_kernel(x, U, dz, need_dx, group, dx, dU_parts):
+def _backward_kernel(x, U, kb, ka, dz, need_dx, group, dx, dU_parts):
     """dz: (N, F, H * W), the gradient of the sums -> dx: (N, C, H, W) when
-    need_dx, and per thread dU_parts: (nt, 16, C, F)."""
+    need_dx, and per thread dU_parts: (nt, E, C, F)."""
     N, C, H, W = x.shape
-    F = U.shape[2]
-    TH, TW = (H + 1) // 2, (W + 1) // 2
+    E, F = U.shape[0], U.shape[2]
+    m = 2 if E == 16 else 4
+    TH, TW = (H + m - 1) // m, (W + m - 1) // m
     P = TH * TW
     nt = dU_parts.shape[0]
     zero = x.dtype.type(0)
     for k in prange(nt):
         lo, count = block(k, nt, N)
         dU = dU_parts[k]
-        for e in range(16):
+        for e in range(E):
             for c in range(C):
                 for f in range(F):
                     dU[e, c, f] = zero
-        xt = np.zeros((2 * TH + 2, 2 * TW + 2, C), x.dtype)
+        xt = np.zeros((m * TH + 2, m * TW + 2, C), x.dtype)
         dxt = np.empty_like(xt)
-        V = np.empty((16, group * P, C), x.dtype)
-        dM = np.empty((16, group * P, F), x.dtype)
-        dV = np.empty((16, group * P, C), x.dtype)
+        V = np.empty((E, group * P, C), x.dtype)
+        dM = np.empty((E, group * P, F), x.dtype)
+        dV = np.empty((E, group * P, C), x.dtype)
         dzT = np.empty((H * W + 1, F), x.dtype)
         tmp = np.empty((C, F), x.dtype)
+        tin, tout = np.empty((6, 6, C), x.dtype), np.empty((6, 4, F), x.dtype)
         for n0 in range(lo, lo + count, group):
             g = min(group, lo + count - n0)
             if g < group:  # a short group: zeros in the rows it leaves over
-                for e in range(16):
+                for e in range(E):
                     for t in range(g * P, group * P):
                         for c in range(C):
                             V[e, t, c] = zero
                         for f in range(F):
                             dM[e, t, f] = zero
             for i in range(g):
-                patches(x[n0 + i], TH, TW, xt, V, i * P)
-                output_grads(dz[n0 + i], TH, TW, i * P, W, dzT, dM)
-            for e in range(16):
+                if m == 2:
+                    patches(x[n0 + i], TH, TW, xt, V, i * P)
+                    output_grads(dz[n0 + i], TH, TW, i * P, W, dzT, dM)
+                else:
+                    patches4(x[n0 + i], TH, TW, xt, kb, tin, V, i * P)
+                    output_grads4(dz[n0 + i], TH, TW, i * P, W, ka, dzT, tout, dM)
+            for e in range(E):
                 np.dot(V[e].T, dM[e], tmp)
                 dUe = dU[e]
                 for c in range(C):
                     for f in range(F):
                         dUe[c, f] += tmp[c, f]
             if need_dx:
-                for e in range(16):
+                for e in range(E):
                     np.dot(dM[e], U[e].T, dV[e])
                 for i in range(g):
-                    patch_grads(dV, TH, TW, i * P, dxt, dx[n0 + i])
+                    if m == 2:
+                        patch_grads(dV, TH, TW, i * P, dxt, dx[n0 + i])
+                    else:
+                        patch_grads4(dV, TH, TW, i * P, kb, dxt, tin, dx[n0 + i])
 
 
 def _check(x, U):
     """The wrappers' callers (conv.py, conv_fused.py) check the layer; this
     catches a mismatched pair."""
-    if x.ndim != 4 or U.ndim != 3 or U.shape[:2] != (16, x.shape[1]) or U.dtype != x.dtype:
+    if (x.ndim != 4 or U.ndim != 3 or U.shape[0] not in (16, 36) or U.shape[1] != x.shape[1]
+            or U.dtype != x.dtype):
         raise ValueError(f"x {x.dtype} {x.shape} and U {U.dtype} {U.shape} do not match: "
-                         "U must be transformed_kernels(w) of shape (16, C, F)")
+                         "U must be transformed_kernels(w) of shape (16 or 36, C, F)")
     if not x.flags.c_contiguous:
         raise ValueError("x must be C-contiguous")
 
 
-def transformed_kernels(w):
-    """w: (F, C, 3, 3) -> U: (16, C, F)."""
-    U = np.empty((16, w.shape[1], w.shape[0]), w.dtype)
-    kernels_to(np.ascontiguousarray(w.transpose(1, 2, 3, 0)), U)
+def transformed_kernels(w, tile=2):
+    """w: (F, C, 3, 3) -> U: (16, C, F) for tile 2 (F(2x2, 3x3)), or
+    (36, C, F) for tile 4 (F(4x4, 3x3))."""
+    wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0))
+    if tile == 2:
+        U = np.empty((16, w.shape[1], w.shape[0]), w.dtype)
+        kernels_to(wt, U)
+    elif tile == 4:
+        U = np.empty((36, w.shape[1], w.shape[0]), w.dtype)
+        kernels_to4(wt, winograd4_matrices(w.dtype)[1], U)
+    else:
+        raise ValueError(f"tile must be 2 or 4, got {tile!r}")
     return U
 
 
@@ -165,7 +209,8 @@ def winograd_sums(x, U):
     N, C, H, W = x.shape
     sumsT = np.empty((N, H * W, U.shape[2]), x.dtype)
     if N:
-        _forward_kernel(x, U, GROUP, threads_for(N), sumsT)
+        _forward_kernel(x, U, *_consts(x.dtype), _group(U.shape[0], H, W), threads_for(N),
+                        sumsT)
     return sumsT
 
 
@@ -179,10 +224,15 @@ def winograd_grads(x, U, dz, need_dx=True):
         raise ValueError(f"dz must be a C-contiguous {x.dtype} array of shape {(N, F, H * W)}, "
                          f"got {dz.dtype} {dz.shape}")
     nt = threads_for(N)
-    dU_parts = np.zeros((nt, 16, C, F), x.dtype)
+    E = U.shape[0]
+    dU_parts = np.zeros((nt, E, C, F), x.dtype)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
     if N:
-        _backward_kernel(x, U, dz, need_dx, GROUP, dx, dU_parts)
+        _backward_kernel(x, U, *_consts(x.dtype), dz, need_dx, _group(E, H, W), dx,
+                         dU_parts)
     dwt = np.empty((C, 3, 3, F), x.dtype)
-    kernels_from(dU_parts.sum(axis=0), dwt)
+    if E == 16:
+        kernels_from(dU_parts.sum(axis=0), dwt)
+    else:
+        kernels_from4(dU_parts.sum(axis=0), winograd4_matrices(x.dtype)[1], dwt)
     return (dx if need_dx else None), np.ascontiguousarray(dwt.transpose(3, 0, 1, 2))

@@ -1,4 +1,5 @@
-"""Winograd's F(2x2, 3x3) (kernels/conv_winograd.py): gradient checks of its
+"""Winograd's F(2x2, 3x3) and F(4x4, 3x3) (kernels/conv_winograd.py, tiles 2
+and 4): gradient checks of their
 sums, agreement with a plain-numpy convolution and its gradients, odd sizes
 and short groups of images, and the fused layers that take it."""
 
@@ -41,25 +42,30 @@ def reference(x, w):
     return out, grads
 
 
-def sums(x, w):
+def sums(x, w, tile):
     """winograd_sums as (N, F, H, W), channels first."""
     N, _, H, W = x.shape
-    return winograd_sums(x, transformed_kernels(w)).transpose(0, 2, 1).reshape(N, -1, H, W)
+    U = transformed_kernels(w, tile)
+    return winograd_sums(x, U).transpose(0, 2, 1).reshape(N, -1, H, W)
 
 
+@pytest.mark.parametrize("tile", [2, 4])
 @pytest.mark.parametrize("N,C,F,H,W", SHAPES)
-def test_gradcheck(threads, N, C, F, H, W):
+def test_gradcheck(threads, tile, N, C, F, H, W):
     rng = np.random.default_rng(1)
     x, w = grid(rng, (N, C, H, W)), grid(rng, (F, C, 3, 3))
     R = grid(rng, (N, F, H, W))
-    dx, dw = winograd_grads(x, transformed_kernels(w), R.reshape(N, F, -1))
-    check_grad("winograd dx", dx, numeric_grad_array(lambda: sums(x, w), x, R))
-    check_grad("winograd dw", dw, numeric_grad_array(lambda: sums(x, w), w, R))
+    dx, dw = winograd_grads(x, transformed_kernels(w, tile), R.reshape(N, F, -1))
+    check_grad("winograd dx", dx, numeric_grad_array(lambda: sums(x, w, tile), x, R))
+    check_grad("winograd dw", dw, numeric_grad_array(lambda: sums(x, w, tile), w, R))
 
 
-@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-13), (np.float32, 2e-6)])
+# F(4x4, 3x3)'s coefficients reach 8 and 1/24, so its float32 error is about
+# ten times F(2x2)'s: at most 3.2e-6 of the largest value on these shapes.
+@pytest.mark.parametrize("tile,dtype,tol", [(2, np.float64, 1e-13), (2, np.float32, 2e-6),
+                                            (4, np.float64, 1e-13), (4, np.float32, 1e-5)])
 @pytest.mark.parametrize("N,C,F,H,W", SHAPES)
-def test_same_as_numpy(threads, dtype, tol, N, C, F, H, W):
+def test_same_as_numpy(threads, tile, dtype, tol, N, C, F, H, W):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((N, C, H, W))
     w = rng.standard_normal((F, C, 3, 3))
@@ -67,7 +73,7 @@ def test_same_as_numpy(threads, dtype, tol, N, C, F, H, W):
     want, grads = reference(x, w)
     want_dx, want_dw = grads(dz)
     x, w, dz = x.astype(dtype), w.astype(dtype), dz.astype(dtype)
-    U = transformed_kernels(w)
+    U = transformed_kernels(w, tile)
     got = winograd_sums(x, U).transpose(0, 2, 1).reshape(want.shape)
     dx, dw = winograd_grads(x, U, np.ascontiguousarray(dz).reshape(N, F, -1))
     assert got.dtype == dx.dtype == dw.dtype == dtype
@@ -79,9 +85,38 @@ def test_same_as_numpy(threads, dtype, tol, N, C, F, H, W):
     np.testing.assert_allclose(dw2, dw, rtol=0, atol=tol * np.abs(dw).max())
 
 
-def test_empty_batch():
+def test_tile4_full_and_short_groups(threads):
+    """F(4x4, 3x3) on 7x7 images works on groups of 16: 35 images give each
+    thread full groups and a short one."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((35, 2, 7, 7))
+    w = rng.standard_normal((3, 2, 3, 3))
+    dz = rng.standard_normal((35, 3, 7, 7))
+    want, grads = reference(x, w)
+    U = transformed_kernels(w, 4)
+    assert U.shape == (36, 2, 3)
+    np.testing.assert_allclose(winograd_sums(x, U).transpose(0, 2, 1).reshape(want.shape),
+                               want, rtol=0, atol=1e-12)
+    dx, dw = winograd_grads(x, U, dz.reshape(35, 3, -1))
+    want_dx, want_dw = grads(dz)
+    np.testing.assert_allclose(dx, want_dx, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dw, want_dw, rtol=0, atol=1e-11)
+
+
+def test_refuses_mismatch():
+    w = np.ones((3, 2, 3, 3))
+    with pytest.raises(ValueError, match="tile must be 2 or 4"):
+        transformed_kernels(w, 3)
+    with pytest.raises(ValueError, match="do not match"):
+        winograd_sums(np.zeros((1, 2, 5, 5)), np.zeros((25, 2, 3)))
+    with pytest.raises(ValueError, match="do not match"):
+        winograd_sums(np.zeros((1, 2, 5, 5), np.float32), transformed_kernels(w, 4))
+
+
+@pytest.mark.parametrize("tile", [2, 4])
+def test_empty_batch(tile):
     x = np.zeros((0, 2, 5, 5))
-    U = transformed_kernels(np.ones((3, 2, 3, 3)))
+    U = transformed_kernels(np.ones((3, 2, 3, 3)), tile)
     assert winograd_sums(x, U).shape == (0, 25, 3)
     dx, dw = winograd_grads(x, U, np.zeros((0, 3, 25)))
     assert dx.shape == x.shape and np.array_equal(dw, np.zeros((3, 2, 3, 3)))
