@@ -1,13 +1,16 @@
 """Each 3x3 convolution layer of AlexNet-style and the ResNet on the path it
-takes against the path it took before: forward plus backward ms.
+takes against the paths it could take: forward plus backward ms.
 
     python bench/conv_paths.py [--threads 2] [--batch 64] [--repeats 20]
 
-The Winograd layers (kernels/conv_winograd.py: 32 channels and more) are
-timed through the public fused kernel, and against the kernels that
-conv_fused.py runs for other layers (the lanes forward where it suits,
-im2col + GEMM otherwise and backward), called with the same arguments; the ResNet's 16-channel layers through conv2d (lanes kernels)
-against Winograd's kernels called directly. nnlab only, best of 5 rounds.
+"now" is the public kernel the layer calls (conv_fused.py's fused layer for
+AlexNet-style, conv2d for the ResNet). "before" is, for the fused layers,
+the kernels conv_fused.py runs for layers off the Winograd path (the lanes
+forward where it suits, im2col + GEMM otherwise, and backward), called with
+the same arguments. "F(2x2)" and "F(4x4)" are Winograd's sums and
+gradients alone (kernels/conv_winograd.py, tiles 2 and 4, no bias, ReLU or
+pooling), on every layer whether it takes them or not. nnlab only, best of
+5 rounds.
 """
 
 import argparse
@@ -22,7 +25,8 @@ import common  # noqa: E402
 # then the ResNet's first-stage convolution.
 LAYERS = [("alexnet conv2", 32, 64, 14, 2), ("alexnet conv3", 64, 96, 7, 0),
           ("alexnet conv4", 96, 96, 7, 0), ("alexnet conv5", 96, 64, 7, 2),
-          ("resnet s1 conv", 16, 16, 28, None)]
+          ("resnet s1 conv", 16, 16, 28, None), ("resnet s2 conv", 32, 32, 14, None),
+          ("resnet s3 conv", 64, 64, 7, None)]
 
 
 def best_ms(fn, repeats):
@@ -53,24 +57,19 @@ def main():
     rng = np.random.default_rng(0)
     N = args.batch
     print(f"batch {N}, {args.threads} thread(s), forward + backward ms")
-    print(f"{'layer':<16} {'C -> F':>9} {'side':>4}  {'now':>7}  {'other':>7}")
+    print(f"{'layer':<16} {'C -> F':>9} {'side':>4}  {'now':>7}  {'before':>7}  "
+          f"{'F(2x2)':>7}  {'F(4x4)':>7}")
     for name, C, F, S, pool in LAYERS:
         x = rng.standard_normal((N, C, S, S)).astype(np.float32)
         w = (rng.standard_normal((F, C, 3, 3)) / np.sqrt(9 * C)).astype(np.float32)
         b = np.zeros(F, np.float32)
-        if pool is None:  # conv2d: lanes now, Winograd the alternative
+        if pool is None:  # conv2d, as the ResNet calls it
             out, cache = conv2d_forward(x, w, b, 1, 1)
             d = rng.standard_normal(out.shape).astype(np.float32)
             now = best_ms(lambda: conv2d_backward(d, conv2d_forward(x, w, b, 1, 1)[1],
                                                   need_db=False), args.repeats)
-            dz = d.reshape(N, F, -1)
-
-            def other():
-                U = transformed_kernels(w)
-                winograd_sums(x, U)
-                winograd_grads(x, U, dz)
-            label = "winograd"
-        else:  # the fused layer: Winograd now, im2col + GEMM before
+            other = None
+        else:  # the fused layer, against the kernels for layers off the Winograd path
             out, cache = cf.conv2d_relu_pool_forward(x, w, b, 1, 1, pool)
             d = rng.standard_normal(out.shape).astype(np.float32)
             now = best_ms(lambda: cf.conv2d_relu_pool_backward(
@@ -89,9 +88,17 @@ def main():
                 cf._backward_kernel(x, w.reshape(F, -1), acts, dk, 3, 3, 1, 1, 1, 1, S, S, pool,
                                     True, np.empty_like(x), np.zeros((nt, C * 9, F), np.float32),
                                     np.zeros((nt, F)))
-            label = "lanes or im2col"
-        before = best_ms(other, args.repeats)
-        print(f"{name:<16} {f'{C} -> {F}':>9} {S:>4}  {now:7.2f}  {before:7.2f} ({label})")
+        dz = rng.standard_normal((N, F, S * S)).astype(np.float32)
+        tiles = []
+        for tile in (2, 4):
+            def winograd(tile=tile):
+                U = transformed_kernels(w, tile)
+                winograd_sums(x, U)
+                winograd_grads(x, U, dz)
+            tiles.append(best_ms(winograd, args.repeats))
+        before = f"{best_ms(other, args.repeats):7.2f}" if other else f"{'':>7}"
+        print(f"{name:<16} {f'{C} -> {F}':>9} {S:>4}  {now:7.2f}  {before}  "
+              f"{tiles[0]:7.2f}  {tiles[1]:7.2f}")
 
 
 if __name__ == "__main__":

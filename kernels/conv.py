@@ -13,7 +13,7 @@ lanes path instead, forward and backward: no columns, eight images per
 AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py). 3x3 layers
 with stride 1, padding 1 and 32 channels or more (conv_winograd.winograd_suits:
 the stride-1 layers of the ResNet's second and third stages) take
-Winograd's F(2x2, 3x3).
+Winograd's F(2x2, 3x3) or F(4x4, 3x3).
 """
 
 import numpy as np
@@ -24,7 +24,8 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
 from .conv_lanes_backward import lanes_backward
-from .conv_winograd import transformed_kernels, winograd_grads, winograd_suits, winograd_sums
+from .conv_winograd import (transformed_kernels, winograd_grads, winograd_suits, winograd_sums,
+                            winograd_tile)
 from .im2col import col2im_image, im2col, pad_image
 
 
@@ -140,7 +141,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     out = np.empty((N, F, OH * OW), x.dtype)
     U = None
     if winograd_suits(C, F, HH, WW, (sh, sw), (ph, pw)):
-        U = transformed_kernels(w)
+        U = transformed_kernels(w, winograd_tile(H, W))
         if N:
             _bias_transposed_kernel(winograd_sums(x, U), b, threads_for(N), out)
     elif lanes_suit(C, HH, WW, (sh, sw)):

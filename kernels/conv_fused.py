@@ -14,7 +14,7 @@ run the forward pass on eight images at a time instead, with the ReLU and
 pooling applied as each block of images is stored (conv_lanes._store).
 3x3 layers with stride 1, padding 1 and 32 channels or more
 (conv_winograd.winograd_suits: AlexNet-style's conv2 to conv5) take
-Winograd's F(2x2, 3x3) both ways, its sums then finished here.
+Winograd's F(2x2, 3x3) or F(4x4, 3x3) both ways, its sums then finished here.
 
 The results are those of conv2d, relu and maxpool2d applied in turn (the
 same arithmetic but on the Winograd path, and ties in a window go to the
@@ -30,7 +30,8 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv import check_conv_args
 from .conv_lanes import lanes_forward, lanes_suit
-from .conv_winograd import transformed_kernels, winograd_grads, winograd_suits, winograd_sums
+from .conv_winograd import (transformed_kernels, winograd_grads, winograd_suits, winograd_sums,
+                            winograd_tile)
 from .im2col import col2im_image, im2col, pad_image
 from ._relu_pool import bias_relu_pool, pool_transposed, relu_pool_grad
 
@@ -159,7 +160,7 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     acts = np.empty((N if keep else 0, F, OH * OW), x.dtype)
     U = None
     if winograd_suits(C, F, HH, WW, (sh, sw), (ph, pw)):
-        U = transformed_kernels(w)
+        U = transformed_kernels(w, winograd_tile(H, W))
         if N:
             _finish_kernel(winograd_sums(x, U), b, pool, OW, threads_for(N), keep, acts, out)
     elif lanes_suit(C, HH, WW, (sh, sw)):

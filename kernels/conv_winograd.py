@@ -2,8 +2,9 @@
 filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional
 Neural Networks", 2016): forward, and both gradients. transformed_kernels(w,
 4) selects F(4x4, 3x3) instead (_winograd4.py): 36 products for 16 outputs,
-faster forward on every layer measured, but its float32 error is about 3e-6
-rather than 3e-7, and the layers (conv.py, conv_fused.py) do not use it yet.
+which the layers (conv.py, conv_fused.py) take wherever it needs fewer
+products than F(2x2) (winograd_tile: 7x7 and 14x14 images, not 2x2 or 6x6). Its float32 error is about 3e-6 of the largest output
+rather than F(2x2)'s 3e-7; float64 agrees with direct convolution to 1e-14.
 
 Each 2x2 block of outputs comes from a 4x4 patch of the input d, overlapping
 its neighbours by two, and one transformed 4x4 kernel per (output, input)
@@ -70,13 +71,28 @@ def winograd_suits(C, F, HH, WW, stride, pad):
             and C >= 32 and F >= 32)
 
 
-def winograd_floats(C, F, H, W, rows, tile=2):
+def winograd_tile(H, W):
+    """The tile the layers use on H x W images: 4 (F(4x4, 3x3)) when its
+    products, 36 per 4x4 block of outputs, are fewer than F(2x2)'s, 16 per
+    2x2 block, else 2: so 2 on 2x2 images and single rows, and on 5x5 and
+    6x6, where the two tie. bench/conv_paths.py, batch 64, 2 threads,
+    forward + backward ms of the sums and gradients, tile 2 against 4:
+    AlexNet-style's 32 -> 64 at 14x14 4.80 / 4.49; 64 -> 96 at 7x7
+    3.71 / 3.29; 96 -> 96 5.13 / 4.52; 96 -> 64 3.81 / 3.57; the ResNet's
+    32 -> 32 at 14x14 3.40 / 3.05 and 64 -> 64 at 7x7 2.85 / 2.57."""
+    two = 16 * (-(-H // 2)) * (-(-W // 2))
+    four = 36 * (-(-H // 4)) * (-(-W // 4))
+    return 4 if four < two else 2
+
+
+def winograd_floats(C, F, H, W, rows):
     """(floats kept from forward to backward, most floats in flight during
     one call) of this path for ``rows`` images of C x H x W into F channels:
     the transformed kernels U, kept for backward; then one gradient of them
     per thread, their sum, and each thread's buffers for a group of images
     (for nn/footprint.py)."""
     nt = threads_for(rows)
+    tile = winograd_tile(H, W)
     E = (tile + 2) ** 2
     kernels = E * C * F
     patches = E * _group(E, H, W) * (-(-H // tile)) * (-(-W // tile))
