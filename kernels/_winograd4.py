@@ -19,6 +19,7 @@ space is row r, column k of a 6x6 block.
 import numpy as np
 
 from ._jit import jit
+from ._winograd import transpose_padded
 
 
 def winograd4_matrices(dtype):
@@ -211,12 +212,7 @@ def output_grads4(dz, TH, TW, t0, OW, ka, dzT, tmp, dM):
     tmp: (6, 4, F) scratch."""
     F, P = dz.shape
     OH = P // OW
-    zero = dz.dtype.type(0)
-    for f in range(F):
-        src = dz[f]
-        for p in range(P):
-            dzT[p, f] = src[p]
-        dzT[P, f] = zero
+    transpose_padded(dz, dzT)
     for th in range(TH):
         for tw in range(TW):
             t = t0 + th * TW + tw
