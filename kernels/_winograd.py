@@ -158,28 +158,14 @@ def outputs(M, TH, TW, t0, OW, outT, spare):
                 y11[f] = b1 - b2 - b3
 
 
-@jit(inline="always")
-def transpose_padded(dz, dzT):
-    """dz: (F, P) -> dzT: (P + 1, F), dz transposed and a last row of zeros,
-    which stands for the outputs of a patch that fall outside the image."""
-    F, P = dz.shape
-    zero = dz.dtype.type(0)
-    for f in range(F):
-        src = dz[f]
-        for p in range(P):
-            dzT[p, f] = src[p]
-        dzT[P, f] = zero
-
-
 @jit(error_model="numpy")
-def output_grads(dz, TH, TW, t0, OW, dzT, dM):
-    """dz: (F, OH * OW), one image's gradient of the sums -> its blocks
-    A dY A^T into dM[:, t0 + th * TW + tw, :]. dzT: (OH * OW + 1, F)
-    scratch: dz transposed, and a last row of zeros for the outputs of a
-    patch that fall outside the image."""
-    F, P = dz.shape
+def output_grads(dzT, TH, TW, t0, OW, dM):
+    """dzT: (OH * OW + 1, F), one image's gradient of the sums channels
+    last, with a last row of zeros for the outputs of a patch that fall
+    outside the image (_winograd_ends.grad_start builds it) -> its blocks
+    A dY A^T into dM[:, t0 + th * TW + tw, :]."""
+    P, F = dzT.shape[0] - 1, dzT.shape[1]
     OH = P // OW
-    transpose_padded(dz, dzT)
     for th in range(TH):
         for tw in range(TW):
             t = t0 + th * TW + tw

@@ -24,8 +24,9 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
 from .conv_lanes_backward import lanes_backward
-from .conv_winograd import (transformed_kernels, winograd_grads, winograd_suits, winograd_sums,
+from .conv_winograd import (transformed_kernels, winograd_grads, winograd_layer, winograd_suits,
                             winograd_tile)
+from ._winograd_ends import BIAS
 from .im2col import col2im_image, im2col, pad_image
 
 
@@ -96,21 +97,6 @@ def _conv_backward_kernel(x, w2, dout, HH, WW, sh, sw, ph, pw, OH, OW, need_dx,
                 col2im_image(dcols, HH, WW, sh, sw, ph, pw, OH, OW, dxp, dx[n])
 
 
-@jit_parallel
-def _bias_transposed_kernel(sumsT, b, nt, out):
-    """sumsT: (N, P, F) from the Winograd path -> out: (N, F, P) = sums + b."""
-    N, P, F = sumsT.shape
-    for t in prange(nt):
-        lo, count = block(t, nt, N)
-        for n in range(lo, lo + count):
-            s, o = sumsT[n], out[n]
-            for f in range(F):
-                row = o[f]
-                bf = b[f]
-                for p in range(P):
-                    row[p] = s[p, f] + bf
-
-
 def check_conv_args(x, w, b, stride, pad):
     """The checked arrays, (sh, sw), (ph, pw) and the output size (OH, OW)."""
     x = as_float_array(x, "x", 4)
@@ -138,17 +124,17 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     x, w, b, (sh, sw), (ph, pw), (OH, OW) = check_conv_args(x, w, b, stride, pad)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    out = np.empty((N, F, OH * OW), x.dtype)
     U = None
     if winograd_suits(C, F, HH, WW, (sh, sw), (ph, pw)):
         U = transformed_kernels(w, winograd_tile(H, W))
-        if N:
-            _bias_transposed_kernel(winograd_sums(x, U), b, threads_for(N), out)
-    elif lanes_suit(C, HH, WW, (sh, sw)):
-        lanes_forward(x, w, b, (ph, pw), False, 0, out, out.reshape(N, F, 1, OH * OW))
-    elif N:
-        _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW,
-                             threads_for(N), F <= 32, out)
+        out = winograd_layer(x, U, b, BIAS)[0]  # the bias added per image, in cache
+    else:
+        out = np.empty((N, F, OH * OW), x.dtype)
+        if lanes_suit(C, HH, WW, (sh, sw)):
+            lanes_forward(x, w, b, (ph, pw), False, 0, out, out.reshape(N, F, 1, OH * OW))
+        elif N:
+            _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW,
+                                 threads_for(N), F <= 32, out)
     return out.reshape(N, F, OH, OW), (x, w, (sh, sw), (ph, pw), U)
 
 

@@ -14,7 +14,8 @@ run the forward pass on eight images at a time instead, with the ReLU and
 pooling applied as each block of images is stored (conv_lanes._store).
 3x3 layers with stride 1, padding 1 and 32 channels or more
 (conv_winograd.winograd_suits: AlexNet-style's conv2 to conv5) take
-Winograd's F(2x2, 3x3) or F(4x4, 3x3) both ways, its sums then finished here.
+Winograd's F(2x2, 3x3) or F(4x4, 3x3) both ways, bias, ReLU and pooling
+done per image inside its kernels (_winograd_ends.py).
 
 The results are those of conv2d, relu and maxpool2d applied in turn (the
 same arithmetic but on the Winograd path, and ties in a window go to the
@@ -30,10 +31,11 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv import check_conv_args
 from .conv_lanes import lanes_forward, lanes_suit
-from .conv_winograd import (transformed_kernels, winograd_grads, winograd_suits, winograd_sums,
-                            winograd_tile)
+from .conv_winograd import (transformed_kernels, winograd_layer, winograd_layer_grads,
+                            winograd_suits, winograd_tile)
 from .im2col import col2im_image, im2col, pad_image
 from ._relu_pool import bias_relu_pool, pool_transposed, relu_pool_grad
+from ._winograd_ends import POOL, RELU
 
 
 @jit_parallel
@@ -107,34 +109,6 @@ def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_
                 col2im_image(dcols, HH, WW, sh, sw, ph, pw, OH, OW, dxp, dx[n])
 
 
-@jit_parallel
-def _finish_kernel(sumsT, b, k, OW, nt, keep, acts, out):
-    """The Winograd path's sums, channels last: sumsT: (N, P, F) -> acts:
-    (N, F, P) = relu(sums + b) when ``keep`` or k = 0, and out pooled."""
-    N, P, F = sumsT.shape
-    for t in prange(nt):
-        lo, count = block(t, nt, N)
-        band = np.empty(OW * F, sumsT.dtype)
-        for n in range(lo, lo + count):
-            if k > 0:
-                pool_transposed(sumsT[n], b, k, OW, band, out[n])
-            if keep or k == 0:
-                bias_relu_pool(sumsT[n], True, b, 0, OW, acts[n], out[n])
-
-
-@jit_parallel
-def _sums_grad_kernel(acts, dout, k, OW, nt, dz, db_parts):
-    """The Winograd path's backward through pooling and ReLU: dz: (N, F, P)
-    and per thread db_parts: (nt, F)."""
-    N = acts.shape[0]
-    for t in prange(nt):
-        lo, count = block(t, nt, N)
-        for f in range(db_parts.shape[1]):
-            db_parts[t, f] = 0.0
-        for n in range(lo, lo + count):
-            relu_pool_grad(acts[n], dout[n], k, OW, dz[n], db_parts[t])
-
-
 def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     """relu(conv2d(x, w, b, stride, pad)), then max pooling of pool x pool
     windows with stride pool when pool > 0.
@@ -157,17 +131,20 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     else:
         out = np.empty((N, F, 1, 1), x.dtype)  # unused
     keep = keep or not pool  # without pooling the activations are the output
-    acts = np.empty((N if keep else 0, F, OH * OW), x.dtype)
     U = None
     if winograd_suits(C, F, HH, WW, (sh, sw), (ph, pw)):
+        # Finished per image in the Winograd kernel; pooled layers keep acts
+        # channels last there (_winograd_ends.POOL), as their backward reads them.
         U = transformed_kernels(w, winograd_tile(H, W))
-        if N:
-            _finish_kernel(winograd_sums(x, U), b, pool, OW, threads_for(N), keep, acts, out)
-    elif lanes_suit(C, HH, WW, (sh, sw)):
-        lanes_forward(x, w, b, (ph, pw), True, pool, acts, out)
-    elif N:
-        _forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, pool,
-                        threads_for(N), F <= 32, keep, acts, out)
+        acts, pooled = winograd_layer(x, U, b, POOL if pool else RELU, pool, keep)
+        out = pooled if pool else out
+    else:
+        acts = np.empty((N if keep else 0, F, OH * OW), x.dtype)
+        if lanes_suit(C, HH, WW, (sh, sw)):
+            lanes_forward(x, w, b, (ph, pw), True, pool, acts, out)
+        elif N:
+            _forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, pool,
+                            threads_for(N), F <= 32, keep, acts, out)
     if not pool:
         out = acts.reshape(N, F, OH, OW)
     cache = (x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW), U) if keep else None
@@ -191,14 +168,12 @@ def conv2d_relu_pool_backward(dout, cache, need_dx=True):
         raise ValueError(f"dout must have shape {want}, got {dout.shape}")
     if not pool:
         dout = dout.reshape(N, F, 1, OH * OW)
+    if U is not None:
+        dx, dw, db_parts = winograd_layer_grads(x, U, np.ascontiguousarray(dout), acts,
+                                                POOL if pool else RELU, pool, need_dx)
+        return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
     nt = threads_for(N)
     db_parts = np.zeros((nt, F), np.float64)
-    if U is not None:
-        dz = np.empty((N, F, OH * OW), x.dtype)
-        if N:
-            _sums_grad_kernel(acts, dout, pool, OW, nt, dz, db_parts)
-        dx, dw = winograd_grads(x, U, dz, need_dx)
-        return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
     dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
     if N:

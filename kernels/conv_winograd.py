@@ -1,10 +1,12 @@
 """3x3 convolutions with stride 1 and padding 1 by Winograd's minimal
 filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional
-Neural Networks", 2016): forward, and both gradients. transformed_kernels(w,
-4) selects F(4x4, 3x3) instead (_winograd4.py): 36 products for 16 outputs,
-which the layers (conv.py, conv_fused.py) take wherever it needs fewer
-products than F(2x2) (winograd_tile: 7x7 and 14x14 images, not 2x2 or 6x6). Its float32 error is about 3e-6 of the largest output
-rather than F(2x2)'s 3e-7; float64 agrees with direct convolution to 1e-14.
+Neural Networks", 2016): forward, and both gradients, with the layer's bias,
+ReLU and pooling done per image (winograd_layer; _winograd_ends.py).
+transformed_kernels(w, 4) selects F(4x4, 3x3) (_winograd4.py): 36 products
+for 16 outputs, which conv.py and conv_fused.py take where it needs fewer
+products than F(2x2) (winograd_tile). Its float32 error is about 3e-6 of
+the largest output, F(2x2)'s 3e-7; float64 agrees with direct convolution
+to 1e-14.
 
 Each 2x2 block of outputs comes from a 4x4 patch of the input d, overlapping
 its neighbours by two, and one transformed 4x4 kernel per (output, input)
@@ -20,10 +22,7 @@ whose 4x4 patches cover 8x8. On AlexNet-style's conv4 (96 -> 96 channels,
 
 The gradients are the same algebra transposed: dM = A dY A^T per block,
 dU = V^T @ dM (then dw = G^T dU G) and dV = dM @ U^T (then B dV B^T is added
-into dx over the overlapping patches). The transforms have coefficients 0,
-+-1 and +-1/2, so in float64 the results agree with direct convolution to
-about 1e-15, and the gradient checks hold; in float32 the largest error
-relative to the largest output is about 3e-7. Layouts:
+into dx over the overlapping patches). Layouts:
 
     U: (16, C, F) transformed kernels
     V: (16, T, C) transformed patches of a group of images, channels last
@@ -37,7 +36,8 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from ._winograd import kernels_from, kernels_to, output_grads, outputs, patch_grads, patches
 from ._winograd4 import (_consts, kernels_from4, kernels_to4, output_grads4, outputs4,
-                         patch_grads4, patches4, winograd4_matrices)
+                         patch_grads4, patches4)
+from ._winograd_ends import POOL, SUMS, finish, grad_start
 
 # Images per group of GEMMs: 4 images make the products (64 x C) @ (C x F)
 # on a 7x7 image. Forward / backward ms at batch 64, 2 threads, for 1, 2, 4,
@@ -90,33 +90,36 @@ def winograd_floats(C, F, H, W, rows):
     one call) of this path for ``rows`` images of C x H x W into F channels:
     the transformed kernels U, kept for backward; then one gradient of them
     per thread, their sum, and each thread's buffers for a group of images
-    (for nn/footprint.py)."""
+    and for one image's sums (for nn/footprint.py)."""
     nt = threads_for(rows)
     tile = winograd_tile(H, W)
     E = (tile + 2) ** 2
     kernels = E * C * F
     patches = E * _group(E, H, W) * (-(-H // tile)) * (-(-W // tile))
-    return kernels, (nt + 1) * kernels + nt * patches * 2 * (C + F)
+    return kernels, (nt + 1) * kernels + nt * (patches * 2 * (C + F) + 2 * H * W * F)
 
 
 @jit_parallel
-def _forward_kernel(x, U, kb, ka, group, nt, sumsT):
-    """x: (N, C, H, W), U: (E, C, F) -> sumsT: (N, H * W, F), the
-    convolution without its bias, channels last. E = 16: F(2x2, 3x3);
-    E = 36: F(4x4, 3x3), with _winograd4's constants kb and ka."""
+def _forward_kernel(x, U, kb, ka, group, nt, b, mode, keep, k, sumsT, acts, out):
+    """x: (N, C, H, W), U: (E, C, F) -> for mode SUMS, sumsT: (N, H * W, F),
+    the convolution without its bias, channels last; for the others, acts
+    and out as _winograd_ends.finish writes them (the arrays a mode does not
+    write may have one row). E = 16: F(2x2, 3x3); E = 36: F(4x4, 3x3), with
+    _winograd4's constants kb and ka."""
     N, C, H, W = x.shape
     E, F = U.shape[0], U.shape[2]
     m = 2 if E == 16 else 4
     TH, TW = (H + m - 1) // m, (W + m - 1) // m
     P = TH * TW
-    for k in prange(nt):
-        lo, count = block(k, nt, N)
+    for part in prange(nt):
+        lo, count = block(part, nt, N)
         xt = np.zeros((m * TH + 2, m * TW + 2, C), x.dtype)
         # Zeros, so that a short group's left-over rows hold finite numbers.
         V = np.zeros((E, group * P, C), x.dtype)
         M = np.empty((E, group * P, F), x.dtype)
         spare = np.empty(F, x.dtype)
         tin, tout = np.empty((6, 6, C), x.dtype), np.empty((4, 6, F), x.dtype)
+        sT, band = np.empty((H * W, F), x.dtype), np.empty(W * F, x.dtype)
         for n0 in range(lo, lo + count, group):
             g = min(group, lo + count - n0)
             for i in range(g):
@@ -127,16 +130,24 @@ def _forward_kernel(x, U, kb, ka, group, nt, sumsT):
             for e in range(E):  # a short group's last rows are left over, never read
                 np.dot(V[e], U[e], M[e])
             for i in range(g):
+                n = n0 + i
+                s = sumsT[n] if mode == 0 else sT
                 if m == 2:
-                    outputs(M, TH, TW, i * P, W, sumsT[n0 + i], spare)
+                    outputs(M, TH, TW, i * P, W, s, spare)
                 else:
-                    outputs4(M, TH, TW, i * P, W, ka, tout, sumsT[n0 + i], spare)
+                    outputs4(M, TH, TW, i * P, W, ka, tout, s, spare)
+                if mode != 0:
+                    finish(sT, b, mode, keep, k, W, band, acts[n if acts.shape[0] == N else 0],
+                           out[n if out.shape[0] == N else 0])
 
 
 @jit_parallel
-def _backward_kernel(x, U, kb, ka, dz, need_dx, group, dx, dU_parts):
-    """dz: (N, F, H * W), the gradient of the sums -> dx: (N, C, H, W) when
-    need_dx, and per thread dU_parts: (nt, E, C, F)."""
+def _backward_kernel(x, U, kb, ka, d, acts, mode, k, need_dx, group, dx, dU_parts, db_parts):
+    """d: (N, F, 1, H * W), the gradient of the sums (mode SUMS or BIAS),
+    or of the layer's output (RELU: the same shape; POOL: (N, F, QH, QW)),
+    and acts as the forward pass kept them (one row for SUMS and BIAS) ->
+    dx: (N, C, H, W) when need_dx, and per thread dU_parts: (nt, E, C, F)
+    and db_parts: (nt, F) float64 (RELU and POOL)."""
     N, C, H, W = x.shape
     E, F = U.shape[0], U.shape[2]
     m = 2 if E == 16 else 4
@@ -144,9 +155,9 @@ def _backward_kernel(x, U, kb, ka, dz, need_dx, group, dx, dU_parts):
     P = TH * TW
     nt = dU_parts.shape[0]
     zero = x.dtype.type(0)
-    for k in prange(nt):
-        lo, count = block(k, nt, N)
-        dU = dU_parts[k]
+    for part in prange(nt):
+        lo, count = block(part, nt, N)
+        dU = dU_parts[part]
         for e in range(E):
             for c in range(C):
                 for f in range(F):
@@ -157,6 +168,7 @@ def _backward_kernel(x, U, kb, ka, dz, need_dx, group, dx, dU_parts):
         dM = np.empty((E, group * P, F), x.dtype)
         dV = np.empty((E, group * P, C), x.dtype)
         dzT = np.empty((H * W + 1, F), x.dtype)
+        masked, best, at = np.empty((F, H * W), x.dtype), np.empty(F, x.dtype), np.empty(F, np.int64)
         tmp = np.empty((C, F), x.dtype)
         tin, tout = np.empty((6, 6, C), x.dtype), np.empty((6, 4, F), x.dtype)
         for n0 in range(lo, lo + count, group):
@@ -169,12 +181,15 @@ def _backward_kernel(x, U, kb, ka, dz, need_dx, group, dx, dU_parts):
                         for f in range(F):
                             dM[e, t, f] = zero
             for i in range(g):
+                n = n0 + i
+                grad_start(mode, d[n], acts[n if acts.shape[0] == N else 0], k, W, masked, best,
+                           at, dzT, db_parts[part])
                 if m == 2:
-                    patches(x[n0 + i], TH, TW, xt, V, i * P)
-                    output_grads(dz[n0 + i], TH, TW, i * P, W, dzT, dM)
+                    patches(x[n], TH, TW, xt, V, i * P)
+                    output_grads(dzT, TH, TW, i * P, W, dM)
                 else:
-                    patches4(x[n0 + i], TH, TW, xt, kb, tin, V, i * P)
-                    output_grads4(dz[n0 + i], TH, TW, i * P, W, ka, dzT, tout, dM)
+                    patches4(x[n], TH, TW, xt, kb, tin, V, i * P)
+                    output_grads4(dzT, TH, TW, i * P, W, ka, tout, dM)
             for e in range(E):
                 np.dot(V[e].T, dM[e], tmp)
                 dUe = dU[e]
@@ -205,29 +220,69 @@ def _check(x, U):
 def transformed_kernels(w, tile=2):
     """w: (F, C, 3, 3) -> U: (16, C, F) for tile 2 (F(2x2, 3x3)), or
     (36, C, F) for tile 4 (F(4x4, 3x3))."""
-    wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0))
-    if tile == 2:
-        U = np.empty((16, w.shape[1], w.shape[0]), w.dtype)
-        kernels_to(wt, U)
-    elif tile == 4:
-        U = np.empty((36, w.shape[1], w.shape[0]), w.dtype)
-        kernels_to4(wt, winograd4_matrices(w.dtype)[1], U)
-    else:
+    if tile == 4:
+        return kernels_to4(w)
+    if tile != 2:
         raise ValueError(f"tile must be 2 or 4, got {tile!r}")
+    U = np.empty((16, w.shape[1], w.shape[0]), w.dtype)
+    kernels_to(np.ascontiguousarray(w.transpose(1, 2, 3, 0)), U)
     return U
+
+
+def winograd_layer(x, U, b, mode, pool=0, keep=True):
+    """x: (N, C, H, W) convolved with the kernels U = transformed_kernels(w),
+    stride 1 and padding 1, then finished per image as _winograd_ends says
+    for ``mode``: returns (sums or acts, out). SUMS: (N, H * W, F), no
+    bias (b unused); BIAS and RELU: acts (N, F, H * W); POOL: out (N, F,
+    QH, QW) pooled pool x pool, and acts (N, H * W, F) when ``keep``."""
+    _check(x, U)
+    N, C, H, W = x.shape
+    F = U.shape[2]
+    one = np.empty((1, 1, 1), x.dtype)  # for the arrays a mode does not write
+    sumsT = np.empty((N, H * W, F), x.dtype) if mode == SUMS else one
+    out = np.empty((N, F, H // pool, W // pool) if mode == POOL else (1, 1, 1, 1), x.dtype)
+    shape = (N, H * W, F) if mode == POOL else (N, F, H * W)
+    acts = np.empty(shape, x.dtype) if mode != SUMS and (keep or mode != POOL) else one
+    if N:
+        _forward_kernel(x, U, *_consts(x.dtype), _group(U.shape[0], H, W), threads_for(N),
+                        b, mode, keep, pool, sumsT, acts, out)
+    return (sumsT if mode == SUMS else acts), out
+
+
+def winograd_layer_grads(x, U, d, acts, mode, pool=0, need_dx=True):
+    """Gradients of winograd_layer, given d: (N, F, 1, H * W), the gradient
+    of the sums (SUMS, BIAS) or of acts (RELU), or (N, F, QH, QW), of the
+    pooled output (POOL), and the acts it kept (unused for SUMS and BIAS).
+    Returns dx: (N, C, H, W) (None when need_dx is False), dw: (F, C, 3, 3)
+    and db_parts: (threads, F) float64, the bias gradient's parts (RELU and
+    POOL; zeros otherwise)."""
+    _check(x, U)
+    N, C, H, W = x.shape
+    F = U.shape[2]
+    if d.ndim != 4 or d.shape[:2] != (N, F) or d.dtype != x.dtype or not d.flags.c_contiguous:
+        raise ValueError(f"d must be a C-contiguous {x.dtype} array of shape {(N, F)} + "
+                         f"(1, {H * W}) or pooled, got {d.dtype} {d.shape}")
+    nt = threads_for(N)
+    E = U.shape[0]
+    dU_parts = np.zeros((nt, E, C, F), x.dtype)
+    db_parts = np.zeros((nt, F), np.float64)
+    dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
+    if N:
+        _backward_kernel(x, U, *_consts(x.dtype), d, acts, mode, pool, need_dx,
+                         _group(E, H, W), dx, dU_parts, db_parts)
+    if E == 36:
+        return (dx if need_dx else None), kernels_from4(dU_parts.sum(axis=0)), db_parts
+    dwt = np.empty((C, 3, 3, F), x.dtype)
+    kernels_from(dU_parts.sum(axis=0), dwt)
+    dw = np.ascontiguousarray(dwt.transpose(3, 0, 1, 2))
+    return (dx if need_dx else None), dw, db_parts
 
 
 def winograd_sums(x, U):
     """The convolution of x: (N, C, H, W) with the kernels U =
     transformed_kernels(w), stride 1 and padding 1, without bias, channels
     last: (N, H * W, F)."""
-    _check(x, U)
-    N, C, H, W = x.shape
-    sumsT = np.empty((N, H * W, U.shape[2]), x.dtype)
-    if N:
-        _forward_kernel(x, U, *_consts(x.dtype), _group(U.shape[0], H, W), threads_for(N),
-                        sumsT)
-    return sumsT
+    return winograd_layer(x, U, np.zeros(U.shape[-1:], x.dtype), SUMS)[0]
 
 
 def winograd_grads(x, U, dz, need_dx=True):
@@ -239,16 +294,6 @@ def winograd_grads(x, U, dz, need_dx=True):
     if dz.shape != (N, F, H * W) or dz.dtype != x.dtype or not dz.flags.c_contiguous:
         raise ValueError(f"dz must be a C-contiguous {x.dtype} array of shape {(N, F, H * W)}, "
                          f"got {dz.dtype} {dz.shape}")
-    nt = threads_for(N)
-    E = U.shape[0]
-    dU_parts = np.zeros((nt, E, C, F), x.dtype)
-    dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
-    if N:
-        _backward_kernel(x, U, *_consts(x.dtype), dz, need_dx, _group(E, H, W), dx,
-                         dU_parts)
-    dwt = np.empty((C, 3, 3, F), x.dtype)
-    if E == 16:
-        kernels_from(dU_parts.sum(axis=0), dwt)
-    else:
-        kernels_from4(dU_parts.sum(axis=0), winograd4_matrices(x.dtype)[1], dwt)
-    return (dx if need_dx else None), np.ascontiguousarray(dwt.transpose(3, 0, 1, 2))
+    one = np.empty((1, 1, 1), x.dtype)
+    dx, dw, _ = winograd_layer_grads(x, U, dz.reshape(N, F, 1, H * W), one, SUMS, 0, need_dx)
+    return dx, dw

@@ -6,7 +6,7 @@ and short groups of images, and the fused layers that take it."""
 import numpy as np
 import pytest
 
-from gradcheck import check_grad, grid, numeric_grad_array
+from gradcheck import check_grad, grid, numeric_grad, numeric_grad_array
 from nnlab.kernels import (conv2d_backward, conv2d_forward, conv2d_relu_pool_backward,
                            conv2d_relu_pool_forward, maxpool2d_backward, maxpool2d_forward,
                            relu_backward, relu_forward)
@@ -195,3 +195,104 @@ def test_fused_layer_takes_it(threads, pool, H):
     pdx, pdw, pdb = conv2d_backward(dz.astype(np.float32), cplain)
     for got, ref in ((pdx, rdx), (pdw, rdw), (pdb, dz.sum(axis=(0, 2, 3)))):
         close(got, ref)
+
+
+def margin_data(N, C, F, H, pool, margin=2.0 ** -6):
+    """Grid data for a 3x3, pad-1 layer on which every sum plus bias is at
+    least ``margin`` from 0 and from the others of its pooling window, so
+    that a step of 2**-10 (which moves a sum by at most 4 * 2**-10, grid's
+    bound times the step) crosses no kink of ReLU or max pooling. No zeros
+    in x or w: a gradient that is exactly 0 (a tap that only ever meets
+    zeros) would read F(4x4)'s rounding noise, ~6e-11 at this step, against
+    rel_error's floor of 1e-8; so every channel must also pass some gradient."""
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        x, w, b = grid(rng, (N, C, H, H), True), grid(rng, (F, C, 3, 3), True), grid(rng, F)
+        z = reference(x, w)[0] + b[:, None, None]
+        Q = H // pool if pool else H
+        seen = z[:, :, :Q * (pool or 1), :Q * (pool or 1)]  # what pooling reads
+        if np.min(np.abs(z)) < margin or not (seen.max(axis=(0, 2, 3)) > 0).all():
+            continue  # too near a kink, or a channel with no gradient at all
+        if pool:
+            win = seen.reshape(N, F, Q, pool, Q, pool)
+            win = np.sort(win.transpose(0, 1, 2, 4, 3, 5).reshape(N, F, Q, Q, -1), axis=-1)
+            if np.min(win[..., -1] - win[..., -2]) < margin:
+                continue
+        return rng, x, w, b
+    raise AssertionError("no data with that margin")
+
+
+def check_layer_grads(label, f, R, arrays, grads, eps=2.0 ** -10, sample=256):
+    """Central differences of sum(f() * R) for x and b in full, and for 256
+    of w's 9,216 entries (each forward pass recomputes F(4x4)'s transformed
+    kernels: all of them took 5 s)."""
+    x, w, b = arrays
+    dx, dw, db = grads
+    check_grad(f"{label} dx", dx, numeric_grad_array(f, x, R, eps))
+    check_grad(f"{label} db", db, numeric_grad_array(f, b, R, eps))
+    idx = np.random.default_rng(0).choice(w.size, sample, replace=False)
+    loss = lambda: np.sum(f() * R)  # noqa: E731
+    check_grad(f"{label} dw", dw.reshape(-1)[idx], numeric_grad(loss, w, eps, idx=idx))
+
+
+# The fused layer's and conv2d's bias, ReLU and pooling are done inside the
+# Winograd kernels (_winograd_ends.py), so they are checked here, in float64,
+# on layers wide enough to take the path. The step 2**-10 sits between
+# F(4x4)'s rounding noise (~1e-16 / step) and the kinks (margin_data).
+@pytest.mark.parametrize("pool,H", [(2, 7), (0, 7), (2, 6), (0, 5)],
+                         ids=["pool2-7x7-tile4", "relu-7x7-tile4", "pool2-6x6-tile2",
+                              "relu-5x5-tile2"])
+def test_fused_layer_gradcheck(threads, pool, H):
+    N, C, F = 1, 32, 32  # the narrowest layer on the path
+    assert winograd_suits(C, F, 3, 3, (1, 1), (1, 1))
+    rng, x, w, b = margin_data(N, C, F, H, pool)
+    out, cache = conv2d_relu_pool_forward(x.copy(), w.copy(), b.copy(), 1, 1, pool)
+    R = grid(rng, out.shape)
+    dx, dw, db = conv2d_relu_pool_backward(R, cache)
+
+    def f():
+        return conv2d_relu_pool_forward(x, w, b, 1, 1, pool)[0]
+
+    check_layer_grads("winograd conv+relu+pool", f, R, (x, w, b), (dx, dw, db))
+
+
+@pytest.mark.parametrize("H", [7, 6], ids=["tile4", "tile2"])
+def test_conv2d_gradcheck(threads, H):
+    """conv2d's bias is added inside the Winograd kernel (mode BIAS)."""
+    rng = np.random.default_rng(2)
+    N, C, F = 1, 32, 32  # the narrowest layer on the path
+    x, w, b = grid(rng, (N, C, H, H), True), grid(rng, (F, C, 3, 3), True), grid(rng, F)
+    out, cache = conv2d_forward(x.copy(), w.copy(), b.copy(), 1, 1)
+    R = grid(rng, out.shape)
+    dx, dw, db = conv2d_backward(R, cache)
+
+    def f():
+        return conv2d_forward(x, w, b, 1, 1)[0]
+
+    check_layer_grads("winograd conv2d", f, R, (x, w, b), (dx, dw, db))
+
+
+def test_fused_layer_ties_go_to_the_first_maximum(threads):
+    """Integer data in float64 on F(2x2) (whose transforms, 0, +-1 and 1/2,
+    are exact here): many sums tie within a pooling window, and the fused
+    layer's gradient goes where maxpool2d_backward sends it, the window's
+    first maximum, as on the other paths."""
+    rng = np.random.default_rng(4)
+    N, C, F, H = 3, 32, 32, 6
+    x = rng.integers(-1, 2, (N, C, H, H)).astype(np.float64)
+    w = rng.integers(-1, 2, (F, C, 3, 3)).astype(np.float64)
+    b = rng.integers(-2, 3, F).astype(np.float64)
+    assert winograd_tile(H, H) == 2
+    out, cache = conv2d_relu_pool_forward(x, w, b, 1, 1, 2)
+    z, cz = conv2d_forward(x, w, b, 1, 1)
+    a, ca = relu_forward(z)
+    want, cp = maxpool2d_forward(a, 2)
+    np.testing.assert_array_equal(out, want)
+    win = np.sort(a.reshape(N, F, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5).reshape(-1, 4), axis=1)
+    assert (win[:, -1] == win[:, -2]).sum() > 20  # ties, above zero too
+    assert ((win[:, -1] == win[:, -2]) & (win[:, -1] > 0)).any()
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = conv2d_relu_pool_backward(dout, cache)
+    rdx, rdw, rdb = conv2d_backward(relu_backward(maxpool2d_backward(dout, cp), ca), cz)
+    for got, ref in ((dx, rdx), (dw, rdw), (db, rdb)):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
