@@ -11,7 +11,7 @@ in cache and the GEMM writes straight into the NCHW output.
 Stride-1 layers with few taps per output (conv_lanes.lanes_suit) take the
 lanes path instead, forward and backward: no columns, eight images per
 AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py). 3x3 layers
-with stride 1, padding 1 and 32 channels or more (conv_winograd.winograd_suits:
+with stride 1, padding 1 and 32 channels or more (winograd_plan.winograd_suits:
 the stride-1 layers of the ResNet's second and third stages) take
 Winograd's F(2x2, 3x3) or F(4x4, 3x3).
 """
@@ -24,8 +24,8 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
 from .conv_lanes_backward import lanes_backward
-from .conv_winograd import (transformed_kernels, winograd_grads, winograd_layer, winograd_suits,
-                            winograd_tile)
+from .conv_winograd import transformed_kernels, winograd_grads, winograd_layer
+from .winograd_plan import winograd_suits, winograd_tile
 from ._winograd_ends import BIAS
 from .im2col import col2im_image, im2col, pad_image
 

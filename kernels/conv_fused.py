@@ -13,7 +13,7 @@ Stride-1 layers with few taps (conv_lanes.lanes_suit: both of LeNet-5's)
 run the forward pass on eight images at a time instead, with the ReLU and
 pooling applied as each block of images is stored (conv_lanes._store).
 3x3 layers with stride 1, padding 1 and 32 channels or more
-(conv_winograd.winograd_suits: AlexNet-style's conv2 to conv5) take
+(winograd_plan.winograd_suits: AlexNet-style's conv2 to conv5) take
 Winograd's F(2x2, 3x3) or F(4x4, 3x3) both ways, bias, ReLU and pooling
 done per image inside its kernels (_winograd_ends.py).
 
@@ -31,8 +31,8 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv import check_conv_args
 from .conv_lanes import lanes_forward, lanes_suit
-from .conv_winograd import (transformed_kernels, winograd_layer, winograd_layer_grads,
-                            winograd_suits, winograd_tile)
+from .conv_winograd import transformed_kernels, winograd_layer, winograd_layer_grads
+from .winograd_plan import winograd_suits, winograd_tile
 from .im2col import col2im_image, im2col, pad_image
 from ._relu_pool import bias_relu_pool, pool_transposed, relu_pool_grad
 from ._winograd_ends import POOL, RELU

@@ -38,66 +38,7 @@ from ._winograd import kernels_from, kernels_to, output_grads, outputs, patch_gr
 from ._winograd4 import (_consts, kernels_from4, kernels_to4, output_grads4, outputs4,
                          patch_grads4, patches4)
 from ._winograd_ends import POOL, SUMS, finish, grad_start
-
-# Images per group of GEMMs: 4 images make the products (64 x C) @ (C x F)
-# on a 7x7 image. Forward / backward ms at batch 64, 2 threads, for 1, 2, 4,
-# 8 and 16 images: AlexNet-style's conv2 (32 -> 64, 14x14) 1.51/3.98,
-# 1.36/3.67, 1.42/3.61, 2.68/3.65, 1.85/4.86; conv4 (96 -> 96, 7x7)
-# 1.83/6.21, 2.25/5.46, 1.99/5.24, 2.46/5.06, 2.28/5.43. Larger groups'
-# buffers leave the L2 cache. F(4x4, 3x3) (tile 4) has 4 patches on a 7x7
-# image, not 16, so there it takes 16 images (4 against 16 images, same
-# units: conv4 1.10/3.79 and 1.02/2.91; conv5 0.81/2.80 and 0.83/2.25; the
-# ResNet's 64 -> 64 at 7x7 0.56/1.67 and 0.57/1.59). At 14x14, 4 images
-# stay best (conv2 1.17/3.17 against 1.27/3.18).
-GROUP = 4
-
-
-def _group(E, H, W):
-    """Images per group for U's E elements (16 or 36) on H x W images."""
-    if E == 36 and ((H + 3) // 4) * ((W + 3) // 4) <= 4:
-        return 16
-    return GROUP
-
-
-def winograd_suits(C, F, HH, WW, stride, pad):
-    """Whether a layer takes this path: 3x3, stride 1, padding 1, and enough
-    channels for the 16 products to be worth their transforms. Measured
-    with bench/conv_paths.py (batch 64, 2 threads, forward + backward ms,
-    this path against lanes or im2col + GEMM): AlexNet-style's 32 -> 64 at
-    14x14 8.8 against 13.2; 64 -> 96 at 7x7 5.2 / 10.3; 96 -> 96 8.5 / 12.8;
-    96 -> 64 6.9 / 12.5. Below 32 the lanes path wins: the ResNet's
-    16 -> 16 at 28x28 took 6.0 ms there and 8.4 on this path."""
-    return ((HH, WW) == (3, 3) and tuple(stride) == (1, 1) and tuple(pad) == (1, 1)
-            and C >= 32 and F >= 32)
-
-
-def winograd_tile(H, W):
-    """The tile the layers use on H x W images: 4 (F(4x4, 3x3)) when its
-    products, 36 per 4x4 block of outputs, are fewer than F(2x2)'s, 16 per
-    2x2 block, else 2: so 2 on 2x2 images and single rows, and on 5x5 and
-    6x6, where the two tie. bench/conv_paths.py, batch 64, 2 threads,
-    forward + backward ms of the sums and gradients, tile 2 against 4:
-    AlexNet-style's 32 -> 64 at 14x14 4.80 / 4.49; 64 -> 96 at 7x7
-    3.71 / 3.29; 96 -> 96 5.13 / 4.52; 96 -> 64 3.81 / 3.57; the ResNet's
-    32 -> 32 at 14x14 3.40 / 3.05 and 64 -> 64 at 7x7 2.85 / 2.57."""
-    two = 16 * (-(-H // 2)) * (-(-W // 2))
-    four = 36 * (-(-H // 4)) * (-(-W // 4))
-    return 4 if four < two else 2
-
-
-def winograd_floats(C, F, H, W, rows):
-    """(floats kept from forward to backward, most floats in flight during
-    one call) of this path for ``rows`` images of C x H x W into F channels:
-    the transformed kernels U, kept for backward; then one gradient of them
-    per thread, their sum, and each thread's buffers for a group of images
-    and for one image's sums (for nn/footprint.py)."""
-    nt = threads_for(rows)
-    tile = winograd_tile(H, W)
-    E = (tile + 2) ** 2
-    kernels = E * C * F
-    patches = E * _group(E, H, W) * (-(-H // tile)) * (-(-W // tile))
-    return kernels, (nt + 1) * kernels + nt * (patches * 2 * (C + F) + 2 * H * W * F)
-
+from .winograd_plan import group_size
 
 @jit_parallel
 def _forward_kernel(x, U, kb, ka, group, nt, b, mode, keep, k, sumsT, acts, out):
@@ -146,8 +87,9 @@ def _backward_kernel(x, U, kb, ka, d, acts, mode, k, need_dx, group, dx, dU_part
     """d: (N, F, 1, H * W), the gradient of the sums (mode SUMS or BIAS),
     or of the layer's output (RELU: the same shape; POOL: (N, F, QH, QW)),
     and acts as the forward pass kept them (one row for SUMS and BIAS) ->
-    dx: (N, C, H, W) when need_dx, and per thread dU_parts: (nt, E, C, F)
-    and db_parts: (nt, F) float64 (RELU and POOL)."""
+    dx: (N, C, H, W) when need_dx, dU_parts[0]: (E, C, F), the kernels'
+    gradient (dU_parts: (nt, E, C, F), one part per thread, summed at the
+    end), and per thread db_parts: (nt, F) float64 (RELU and POOL)."""
     N, C, H, W = x.shape
     E, F = U.shape[0], U.shape[2]
     m = 2 if E == 16 else 4
@@ -158,10 +100,11 @@ def _backward_kernel(x, U, kb, ka, d, acts, mode, k, need_dx, group, dx, dU_part
     for part in prange(nt):
         lo, count = block(part, nt, N)
         dU = dU_parts[part]
-        for e in range(E):
-            for c in range(C):
-                for f in range(F):
-                    dU[e, c, f] = zero
+        if count == 0:
+            for e in range(E):
+                for c in range(C):
+                    for f in range(F):
+                        dU[e, c, f] = zero
         xt = np.zeros((m * TH + 2, m * TW + 2, C), x.dtype)
         dxt = np.empty_like(xt)
         V = np.empty((E, group * P, C), x.dtype)
@@ -191,6 +134,9 @@ def _backward_kernel(x, U, kb, ka, d, acts, mode, k, need_dx, group, dx, dU_part
                     patches4(x[n], TH, TW, xt, kb, tin, V, i * P)
                     output_grads4(dzT, TH, TW, i * P, W, ka, tout, dM)
             for e in range(E):
+                if n0 == lo:  # the first group's products start the sums
+                    np.dot(V[e].T, dM[e], dU[e])
+                    continue
                 np.dot(V[e].T, dM[e], tmp)
                 dUe = dU[e]
                 for c in range(C):
@@ -204,6 +150,15 @@ def _backward_kernel(x, U, kb, ka, d, acts, mode, k, need_dx, group, dx, dU_part
                         patch_grads(dV, TH, TW, i * P, dxt, dx[n0 + i])
                     else:
                         patch_grads4(dV, TH, TW, i * P, kb, dxt, tin, dx[n0 + i])
+    # The parts' sum, on all threads: in numpy (dU_parts.sum, after zeros for
+    # the parts) it cost AlexNet-style's conv4 0.5 ms of its 3.2 ms backward.
+    for r in prange(E * C):
+        e, c = r // C, r % C
+        total = dU_parts[0, e, c]
+        for t in range(1, nt):
+            src = dU_parts[t, e, c]
+            for f in range(F):
+                total[f] += src[f]
 
 
 def _check(x, U):
@@ -244,7 +199,7 @@ def winograd_layer(x, U, b, mode, pool=0, keep=True):
     shape = (N, H * W, F) if mode == POOL else (N, F, H * W)
     acts = np.empty(shape, x.dtype) if mode != SUMS and (keep or mode != POOL) else one
     if N:
-        _forward_kernel(x, U, *_consts(x.dtype), _group(U.shape[0], H, W), threads_for(N),
+        _forward_kernel(x, U, *_consts(x.dtype), group_size(U.shape[0], H, W), threads_for(N),
                         b, mode, keep, pool, sumsT, acts, out)
     return (sumsT if mode == SUMS else acts), out
 
@@ -264,16 +219,16 @@ def winograd_layer_grads(x, U, d, acts, mode, pool=0, need_dx=True):
                          f"(1, {H * W}) or pooled, got {d.dtype} {d.shape}")
     nt = threads_for(N)
     E = U.shape[0]
-    dU_parts = np.zeros((nt, E, C, F), x.dtype)
+    dU_parts = (np.empty if N else np.zeros)((nt, E, C, F), x.dtype)
     db_parts = np.zeros((nt, F), np.float64)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
     if N:
         _backward_kernel(x, U, *_consts(x.dtype), d, acts, mode, pool, need_dx,
-                         _group(E, H, W), dx, dU_parts, db_parts)
+                         group_size(E, H, W), dx, dU_parts, db_parts)
     if E == 36:
-        return (dx if need_dx else None), kernels_from4(dU_parts.sum(axis=0)), db_parts
+        return (dx if need_dx else None), kernels_from4(dU_parts[0]), db_parts
     dwt = np.empty((C, 3, 3, F), x.dtype)
-    kernels_from(dU_parts.sum(axis=0), dwt)
+    kernels_from(dU_parts[0], dwt)
     dw = np.ascontiguousarray(dwt.transpose(3, 0, 1, 2))
     return (dx if need_dx else None), dw, db_parts
 

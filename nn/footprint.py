@@ -16,7 +16,7 @@ available first (cli/fits.py). It counts what a training step keeps:
   states (T x N x H), and the logits and their gradient (T x N x vocab);
 - for the convolutions on the Winograd path, their transformed kernels and
   working buffers, which do not grow with the batch
-  (kernels/conv_winograd.winograd_floats).
+  (kernels/winograd_plan.winograd_floats).
 
 The factors were measured with tracemalloc against real steps;
 tests/test_model_fits.py holds the estimate between 1x and 2.5x of them.
@@ -76,7 +76,7 @@ def _winograd_floats(layer, shape, rows):
     call) of a Conv2d that takes kernels/conv_winograd.py, else (0, 0).
     AlexNet-style's at batch 16 came to 10.7 MB of a step's peak against
     9.2 MB estimated without them."""
-    from nnlab.kernels.conv_winograd import winograd_floats, winograd_suits  # Numba: lazily
+    from nnlab.kernels.winograd_plan import winograd_floats, winograd_suits  # Numba: lazily
 
     if not isinstance(layer, Conv2d) or not winograd_suits(
             layer.c_in, layer.c_out, layer.kernel, layer.kernel, (layer.stride,) * 2,

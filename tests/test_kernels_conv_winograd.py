@@ -10,8 +10,8 @@ from gradcheck import check_grad, grid, numeric_grad, numeric_grad_array
 from nnlab.kernels import (conv2d_backward, conv2d_forward, conv2d_relu_pool_backward,
                            conv2d_relu_pool_forward, maxpool2d_backward, maxpool2d_forward,
                            relu_backward, relu_forward)
-from nnlab.kernels.conv_winograd import (GROUP, transformed_kernels, winograd_grads,
-                                         winograd_suits, winograd_sums, winograd_tile)
+from nnlab.kernels.conv_winograd import transformed_kernels, winograd_grads, winograd_sums
+from nnlab.kernels.winograd_plan import GROUP, winograd_suits, winograd_tile
 
 # N, C, F, H, W: N = 5 leaves each of two threads a short group (3 and 2 images
 # when GROUP is 4); odd sides leave patches that overhang the image.
