@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import reference_dense as ref
+from nnlab.kernels import linear as linear_module
 from gradcheck import (
     RTOL,
     assert_close,
@@ -103,8 +104,12 @@ def test_relu_backward_rejects_wrong_shape():
 LINEAR_SHAPES = [(1, 3, 2), (2, 4, 3), (3, 5, 4), (5, 6, 3), (4, 1, 1), (3, 8, 1), (5, 2, 7)]
 
 
+@pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "kernel"])
 @pytest.mark.parametrize("N,D,M", LINEAR_SHAPES)
-def test_linear_gradcheck(N, D, M):
+def test_linear_gradcheck(monkeypatch, kernel, N, D, M):
+    """kernel: backward through the two-thread kernel at any size."""
+    if kernel:
+        monkeypatch.setattr(linear_module, "MIN_WORK", 0)
     rng = np.random.default_rng(N * 100 + D * 10 + M)
     x, w, b = grid(rng, (N, D)), grid(rng, (D, M)), grid(rng, M)
     out, cache = linear_forward(x.copy(), w.copy(), b.copy())
@@ -148,6 +153,28 @@ def test_linear_need_dx_false(dtype):
     assert none is None
     np.testing.assert_array_equal(dw2, dw)
     np.testing.assert_array_equal(db2, db)
+
+
+@pytest.mark.parametrize("threads", [1, 2], indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_backward_threads_on_big_layers(threads, dtype):
+    """Above MIN_WORK multiply-adds, dx and dw run at once on two threads (or
+    one after the other on one): the same as plain numpy, with or without dx."""
+    N, D, M = 32, 384, 384
+    assert N * D * M >= linear_module.MIN_WORK
+    rng = np.random.default_rng(11)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in [(N, D), (D, M), (M,)])
+    out, cache = linear_forward(x, w, b)
+    dout = rng.standard_normal((N, M)).astype(dtype)
+    dx, dw, db = linear_backward(dout, cache)
+    want = ref.linear_backward(dout.astype(np.float64), x.astype(np.float64),
+                               w.astype(np.float64))
+    for name, g, r in zip(["dx", "dw", "db"], (dx, dw, db), want):
+        assert g.dtype == dtype, name
+        assert_close(g, r, RTOL[dtype], name)
+    none, dw2, db2 = linear_backward(dout, cache, need_dx=False)
+    assert none is None
+    np.testing.assert_array_equal(dw2, dw)
 
 
 def test_linear_non_contiguous_and_no_mutation():
