@@ -31,13 +31,6 @@ def winograd4_matrices(dtype):
     return tuple(np.array(m, dtype) for m in (BT, G, AT))
 
 
-@jit(inline="always")
-def _zero(a):
-    zero = a.dtype.type(0)
-    for i in range(a.shape[0]):
-        a[i] = zero
-
-
 def _kron(dtype):
     """(36, 9): row 6 r + k, column 3 i + j holds G[r, i] G[k, j], so that
     G w G^T is this matrix times w's nine taps."""

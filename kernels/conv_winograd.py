@@ -40,6 +40,7 @@ from ._winograd4 import (_consts, kernels_from4, kernels_to4, output_grads4, out
 from ._winograd_ends import POOL, SUMS, finish, grad_start
 from .winograd_plan import group_size
 
+
 @jit_parallel
 def _forward_kernel(x, U, kb, ka, group, nt, b, mode, keep, k, sumsT, acts, out):
     """x: (N, C, H, W), U: (E, C, F) -> for mode SUMS, sumsT: (N, H * W, F),
@@ -121,7 +122,8 @@ def _backward_kernel(x, U, kb, ka, d, acts, mode, k, need_dx, group, UT, dx, dU_
         dM = np.empty((E, group * P, F), x.dtype)
         dV = np.empty((E, group * P, C), x.dtype)
         dzT = np.empty((H * W + 1, F), x.dtype)
-        masked, best, at = np.empty((F, H * W), x.dtype), np.empty(F, x.dtype), np.empty(F, np.int64)
+        masked = np.empty((F, H * W), x.dtype)
+        best, at = np.empty(F, x.dtype), np.empty(F, np.int64)
         tmp = np.empty((C, F), x.dtype)
         tin, tout = np.empty((6, 6, C), x.dtype), np.empty((6, 4, F), x.dtype)
         for n0 in range(lo, lo + count, group):
@@ -160,8 +162,9 @@ def _backward_kernel(x, U, kb, ka, d, acts, mode, k, need_dx, group, UT, dx, dU_
                         patch_grads(dV, TH, TW, i * P, dxt, dx[n0 + i])
                     else:
                         patch_grads4(dV, TH, TW, i * P, kb, dxt, tin, dx[n0 + i])
-    # The parts' sum, on all threads: in numpy (dU_parts.sum, after zeros for
-    # the parts) it cost AlexNet-style's conv4 0.5 ms of its 3.2 ms backward.
+    # The parts' sum, on all threads: with numpy's zeros for the parts and
+    # dU_parts.sum after the kernel, conv4's backward (winograd_layer_grads,
+    # batch 64, 2 threads) took 3.2 ms, against 3.0 this way.
     for r in prange(E * C):
         e, c = r // C, r % C
         total = dU_parts[0, e, c]
