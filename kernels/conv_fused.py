@@ -127,18 +127,16 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     if pool:
         out_size(OH, pool, pool, 0, "maxpool2d")
         out_size(OW, pool, pool, 0, "maxpool2d")
-        out = np.empty((N, F, OH // pool, OW // pool), x.dtype)
-    else:
-        out = np.empty((N, F, 1, 1), x.dtype)  # unused
     keep = keep or not pool  # without pooling the activations are the output
     U = None
     if winograd_suits(C, F, HH, WW, (sh, sw), (ph, pw)):
         # Finished per image in the Winograd kernel; pooled layers keep acts
         # channels last there (_winograd_ends.POOL), as their backward reads them.
         U = transformed_kernels(w, winograd_tile(H, W))
-        acts, pooled = winograd_layer(x, U, b, POOL if pool else RELU, pool, keep)
-        out = pooled if pool else out
+        acts, out = winograd_layer(x, U, b, POOL if pool else RELU, pool, keep)
     else:
+        shape = (N, F, OH // pool, OW // pool) if pool else (N, F, 1, 1)  # (unused without)
+        out = np.empty(shape, x.dtype)
         acts = np.empty((N if keep else 0, F, OH * OW), x.dtype)
         if lanes_suit(C, HH, WW, (sh, sw)):
             lanes_forward(x, w, b, (ph, pw), True, pool, acts, out)
