@@ -16,7 +16,9 @@ def case(T, N, D, H):
 
 
 # T = 1, N = 1, N > 2 (split 2 + 1, 2 + 2, 3 + 2 over the threads fixture's
-# 2 threads), H never a multiple of 8.
+# 2 threads), H never a multiple of 8. N = 9 splits 5 + 4, enough rows a
+# thread for the LSTM's panel products (kernels/_panels.py), whose panels
+# and columns these H leave partly padding.
 GRAD_CASES = [
     case(1, 1, 3, 2),
     case(4, 1, 2, 3),
@@ -24,10 +26,12 @@ GRAD_CASES = [
     case(3, 3, 4, 5),
     case(5, 4, 3, 7),
     case(4, 5, 2, 9),
+    case(2, 9, 2, 5),
 ]
 
 # Step-by-step reference (forward, BPTT written out).
-REF_CASES = [case(1, 1, 3, 2), case(4, 3, 2, 3), case(6, 5, 4, 9), case(12, 4, 8, 13)]
+REF_CASES = [case(1, 1, 3, 2), case(4, 3, 2, 3), case(6, 5, 4, 9), case(12, 4, 8, 13),
+             case(5, 9, 3, 17)]
 
 
 def lstm_data(rng, T, N, D, H, dtype=np.float64, scale=0.5):
