@@ -28,7 +28,7 @@ from ._common import as_float_array, bias_or_zero
 from ._fastmath import sigmoid_act, tanh_act
 from ._gemm import matmul, matmul_tn
 from ._jit import jit
-from ._panels import LANES, ROWS, pack_panels, pack_panels_t, panel_dot, use_panels
+from ._panels import LANES, column_panels, column_panels_t, rows_dot, use_panels
 from ._pool import blocked
 from ._split import block, threads_for
 
@@ -80,12 +80,11 @@ def _cell_backward(a, cr, cp, dhr, dhn, dcn, dz, H):
 
 
 @blocked(error_model="numpy")
-def _lstm_forward_kernel(xw, b, h0, c0, WhT, P, h, c, act, nt, k0, k1):
+def _lstm_forward_kernel(xw, b, h0, c0, Wh, P, h, c, act, nt, k0, k1):
     """xw: (T, N, 4H) input projections; b: (4H,) the bias; h0, c0: (N, H);
-    the recurrent weights as WhT: (4H, H) for BLAS or, if P has panels, as
-    P: (4H / ROWS, H, ROWS) for panel_dot (the other one empty) -> h, c:
-    (T, N, H), act: (T, N, 4H) the gates i, f, g, o; blocks k0..k1 of nt
-    (kernels/_pool.py)."""
+    the recurrent weights as Wh: (H, 4H) for BLAS or, if P has panels, as
+    P = column_panels(Wh) for rows_dot -> h, c: (T, N, H), act: (T, N, 4H)
+    the gates i, f, g, o; blocks k0..k1 of nt (kernels/_pool.py)."""
     T, N, G = xw.shape
     H = G // 4
     panels = P.shape[0] > 0
@@ -93,44 +92,40 @@ def _lstm_forward_kernel(xw, b, h0, c0, WhT, P, h, c, act, nt, k0, k1):
         lo, n = block(k, nt, N)
         if n == 0:
             continue
-        # The recurrent product as (4H, H) @ (H, n): with a few dozen rows
-        # BLAS runs twice as fast this way round as (n, H) @ (H, 4H). The
-        # state's columns are padded to whole registers for panel_dot.
-        w = -(-n // LANES) * LANES if panels else n
-        hT = np.zeros((H, w), xw.dtype)
-        zT = np.empty((P.shape[0] * ROWS if panels else G, w), xw.dtype)
-        for r in range(n):
-            for j in range(H):
-                hT[j, r] = h0[lo + r, j]
+        # h_{t-1} Wh for this block's rows, padded to whole panels.
+        z = np.empty((n, P.shape[0] * LANES if panels else G), xw.dtype)
         for t in range(T):
+            hp = h0 if t == 0 else h[t - 1]
             if panels:
-                panel_dot(P, hT, zT)
+                rows_dot(hp, lo, n, P, z)
             else:
-                np.dot(WhT, hT, zT)
+                np.dot(hp[lo:lo + n], Wh, z)
             for r in range(n):
                 row = lo + r
                 ar = act[t, row]
                 xr = xw[t, row]
+                zr = z[r]
                 for j in range(G):
-                    ar[j] = zT[j, r] + xr[j] + b[j]
+                    ar[j] = zr[j] + xr[j] + b[j]
                 _activate(ar, H)
                 cp = c0[row] if t == 0 else c[t - 1, row]
                 _cell(ar, cp, c[t, row], h[t, row], H)
-            # Transposed after the rows, in order of hT: in the loop above, a
-            # column at a time, it cost 4% more (2x256, batch 32, 2 threads).
-            ht = h[t]
-            for j in range(H):
-                for r in range(n):
-                    hT[j, r] = ht[lo + r, j]
+
+
+# dz rows go through a scratch whose rows are this much longer than 4H: at
+# 4H = 1024 the rows lie 4 KB apart, all in one L1 set, and the 16 rows of a
+# block evicted each other; (16, 1024) @ (1024, 256) took 66 us a call
+# from dz itself and 56 us with rows 64 floats longer.
+SCRATCH_PAD = 64
 
 
 @blocked(error_model="numpy")
-def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, P, dz, dh0, dc0, nt, k0, k1):
+def _lstm_backward_kernel(dh, dcT, act, c, c0, WhT, P, dz, dh0, dc0, nt, k0, k1):
     """dh: (T, N, H) gradients reaching each h_t from above; dcT: (N, H) the
-    gradient of the final cell state; Wh: (H, 4H) for BLAS, or its panels
-    P: (H / ROWS, 4H, ROWS) (as in the forward kernel) -> dz: (T, N, 4H)
-    gradients of the gate pre-activations; dh0, dc0: (N, H) those of the
-    initial state; blocks k0..k1 of nt (kernels/_pool.py)."""
+    gradient of the final cell state; the recurrent weights as WhT: (4H, H)
+    for BLAS or P = column_panels_t(Wh) -> dz: (T, N, 4H) gradients of the
+    gate pre-activations; dh0, dc0: (N, H) those of the initial state;
+    blocks k0..k1 of nt (kernels/_pool.py)."""
     T, N, H = dh.shape
     G = 4 * H
     panels = P.shape[0] > 0
@@ -138,33 +133,26 @@ def _lstm_backward_kernel(dh, dcT, act, c, c0, Wh, P, dz, dh0, dc0, nt, k0, k1):
         lo, n = block(k, nt, N)
         if n == 0:
             continue
-        dhn = np.zeros((n, H), dh.dtype)  # into h_t from step t + 1
+        # Into h_t from step t + 1: dz_{t+1} Wh^T, padded to whole panels.
+        dhn = np.zeros((n, P.shape[0] * LANES if panels else H), dh.dtype)
         dcn = np.empty((n, H), dh.dtype)  # into C_t from step t + 1
         for r in range(n):
             for j in range(H):
                 dcn[r, j] = dcT[lo + r, j]
-        w = -(-n // LANES) * LANES if panels else n
-        dzT = np.zeros((G, w), dh.dtype)
-        dhnT = np.empty((P.shape[0] * ROWS if panels else H, w), dh.dtype)
+        dzs = np.empty((n, G + SCRATCH_PAD), dh.dtype)
         for t in range(T - 1, -1, -1):
             for r in range(n):
                 row = lo + r
                 cp = c0[row] if t == 0 else c[t - 1, row]
-                dzr = dz[t, row]
+                dzr = dzs[r]
                 _cell_backward(act[t, row], c[t, row], cp, dh[t, row], dhn[r], dcn[r], dzr, H)
-            # In order of dzT, as in the forward kernel: 8% faster than a
-            # column at a time in the loop above (7.1 -> 6.5 ms a layer).
-            dzt = dz[t]
-            for j in range(G):
-                for r in range(n):
-                    dzT[j, r] = dzt[lo + r, j]
+                out = dz[t, row]
+                for j in range(G):
+                    out[j] = dzr[j]
             if panels:
-                panel_dot(P, dzT, dhnT)
+                rows_dot(dzs, 0, n, P, dhn)
             else:
-                np.dot(Wh, dzT, dhnT)
-            for r in range(n):
-                for j in range(H):
-                    dhn[r, j] = dhnT[j, r]
+                np.dot(dz[t][lo:lo + n], WhT, dhn)
         for r in range(n):
             for j in range(H):
                 dh0[lo + r, j] = dhn[r, j]
@@ -214,11 +202,9 @@ def lstm_recurrence_forward(xw, h0, c0, Wh, b=None):
     act = np.empty((T, N, G), xw.dtype)
     if N:
         nt = threads_for(N)
-        if use_panels(N, nt):
-            WhT, P = np.empty((0, H), xw.dtype), pack_panels_t(Wh)
-        else:
-            WhT, P = np.ascontiguousarray(Wh.T), np.empty((0, H, ROWS), xw.dtype)
-        _lstm_forward_kernel(xw, b, h0, c0, WhT, P, h, c, act, nt)
+        P = (column_panels(Wh) if use_panels(N, nt)
+             else np.empty((0, H, LANES), xw.dtype))
+        _lstm_forward_kernel(xw, b, h0, c0, Wh, P, h, c, act, nt)
     return h, LSTMCache(h0, c0, Wh, h, c, act)
 
 
@@ -239,10 +225,11 @@ def lstm_recurrence_backward(dh, cache, dcT=None):
     dc0 = np.empty((N, H), dh.dtype)
     if N:
         nt = threads_for(N)
-        P = (pack_panels(cache.Wh) if use_panels(N, nt)
-             else np.empty((0, 4 * H, ROWS), dh.dtype))
-        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0, cache.Wh, P, dz, dh0, dc0,
-                              nt)
+        if use_panels(N, nt):
+            WhT, P = np.empty((0, H), dh.dtype), column_panels_t(cache.Wh)
+        else:
+            WhT, P = np.ascontiguousarray(cache.Wh.T), np.empty((0, 4 * H, LANES), dh.dtype)
+        _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0, WhT, P, dz, dh0, dc0, nt)
     # dWh = sum_t h_{t-1}^T dz_t, as one product over all steps but the first.
     dWh = matmul_tn(cache.h0, dz[0])
     if T > 1:

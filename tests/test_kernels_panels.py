@@ -1,7 +1,8 @@
 """kernels/_panels.py, the recurrences' register-blocked product: against
-numpy's product over shapes that leave partial panels (M not a multiple of
-ROWS) and one or several blocks of columns, in both dtypes, and the packing
-helpers' layout. The LSTM's use of it is in test_kernels_lstm.py."""
+numpy's product over shapes that leave partial blocks (fewer than ROWS rows,
+more than ROWS, columns not a multiple of LANES) at offsets into the state,
+in both dtypes, and the packing helpers' layout. The LSTM's use of it is in
+test_kernels_lstm.py."""
 
 import numpy as np
 import pytest
@@ -10,10 +11,10 @@ from nnlab.kernels._panels import (
     LANES,
     PANEL_FROM,
     ROWS,
-    pack_panels,
-    pack_panels_t,
-    panel_dot,
-    panels_rows,
+    column_panels,
+    column_panels_t,
+    panels_width,
+    rows_dot,
     use_panels,
 )
 
@@ -21,30 +22,31 @@ TOL = {np.float64: 1e-13, np.float32: 1e-5}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("M,K,n", [(1, 1, LANES), (16, 5, LANES), (17, 33, 2 * LANES),
-                                   (40, 64, 3 * LANES), (64, 7, LANES)])
-def test_panel_dot_matches_numpy(dtype, M, K, n):
-    rng = np.random.default_rng(M * 1000 + K * 10 + n)
-    a = rng.standard_normal((M, K)).astype(dtype)
-    b = rng.standard_normal((K, n)).astype(dtype)
-    out = np.full((panels_rows(M), n), np.nan, dtype)
-    panel_dot(pack_panels(a), b, out)
-    want = a.astype(np.float64) @ b.astype(np.float64)
-    scale = np.abs(want).max()
-    assert np.abs(out[:M] - want).max() <= TOL[dtype] * scale * K
-    # The padding rows of the panels are zeros, so their outputs are too.
-    assert (out[M:] == 0).all()
+@pytest.mark.parametrize("lo,n,K,M", [(0, 1, 1, LANES), (2, 5, 5, 17), (1, ROWS, 33, 2 * LANES),
+                                      (3, ROWS + 3, 64, 40), (0, 2 * ROWS, 7, LANES)])
+def test_rows_dot_matches_numpy(dtype, lo, n, K, M):
+    rng = np.random.default_rng(lo * 1000 + n * 100 + K * 10 + M)
+    state = rng.standard_normal((lo + n + 2, K + 3)).astype(dtype)  # rows longer than K
+    w = rng.standard_normal((K, M)).astype(dtype)
+    out = np.full((n + 1, panels_width(M)), np.nan, dtype)
+    rows_dot(state, lo, n, column_panels(w), out)
+    want = state[lo:lo + n, :K].astype(np.float64) @ w.astype(np.float64)
+    assert np.abs(out[:n, :M] - want).max() <= TOL[dtype] * np.abs(want).max() * K
+    # The panels' padding columns are zeros, so their outputs are too; the
+    # row past n is never written.
+    assert (out[:n, M:] == 0).all()
+    assert np.isnan(out[n]).all()
 
 
-@pytest.mark.parametrize("M,K", [(16, 3), (21, 4)])
-def test_packing_layout(M, K):
-    a = np.arange(M * K, dtype=np.float64).reshape(M, K)
-    P = pack_panels(a)
-    assert P.shape == (panels_rows(M) // ROWS, K, ROWS) and P.flags.c_contiguous
-    for m in range(panels_rows(M)):
-        for k in range(K):
-            assert P[m // ROWS, k, m % ROWS] == (a[m, k] if m < M else 0)
-    np.testing.assert_array_equal(pack_panels_t(np.ascontiguousarray(a.T)), P)
+@pytest.mark.parametrize("K,M", [(3, 16), (4, 21)])
+def test_packing_layout(K, M):
+    b = np.arange(K * M, dtype=np.float64).reshape(K, M)
+    P = column_panels(b)
+    assert P.shape == (panels_width(M) // LANES, K, LANES) and P.flags.c_contiguous
+    for k in range(K):
+        for m in range(panels_width(M)):
+            assert P[m // LANES, k, m % LANES] == (b[k, m] if m < M else 0)
+    np.testing.assert_array_equal(column_panels_t(np.ascontiguousarray(b.T)), P)
 
 
 def test_use_panels_by_the_rows_each_thread_gets():
