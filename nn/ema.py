@@ -50,6 +50,8 @@ import math
 
 import numpy as np
 
+from nnlab.kernels.optim import average_step
+
 from .arrays import load_arrays
 
 
@@ -93,9 +95,7 @@ class WeightAverage:
         d = step_decay(self.decay, self.t, self.warmup)
         self.t += 1
         for k, p in params.items():
-            a = self.acc[k]
-            a *= p.dtype.type(d)
-            a += p.dtype.type(1.0 - d) * p
+            average_step(self.acc[k], p, d)
 
     def weights(self):
         """{name: array}: the average, corrected for starting at zero."""

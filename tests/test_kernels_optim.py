@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import reference_optim as ref
-from nnlab.kernels.optim import adam_step, sgd_step
+from nnlab.kernels.optim import adam_step, average_step, sgd_step
 
 DTYPES = [np.float64, np.float32]
 RTOL = {np.float64: 1e-13, np.float32: 2e-6}
@@ -153,3 +153,17 @@ def test_optimizers_refuse_non_contiguous_params(which):
             adam_step(p, g, np.zeros((6, 4)), np.zeros((6, 4)), lr=0.1, t=1)
         else:
             sgd_step(p, g, np.zeros((6, 4)), lr=0.1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4)], ids=str)
+def test_average_step_matches_numpy(threads, shape, dtype):
+    rng = np.random.default_rng(len(shape))
+    acc = rng.standard_normal(shape).astype(dtype)
+    p = rng.standard_normal(shape).astype(dtype)
+    d = 0.97
+    want = dtype(d) * acc + dtype(1 - d) * p
+    average_step(acc, p, d)
+    np.testing.assert_allclose(acc, want, rtol=1e-15 if dtype == np.float64 else 1e-6, atol=0)
+    with pytest.raises(ValueError, match="acc must be"):
+        average_step(acc[:1], p, d)
