@@ -220,25 +220,3 @@ def test_lstm_thread_counts_agree(dtype):
     tol = 1e-13 if dtype == np.float64 else 1e-6
     for a, b_ in zip(*results):
         assert_close(a, b_, tol)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_lstm_panels_and_blas_agree(dtype, monkeypatch):
-    """The recurrent products by panel_dot (9 rows: 5 + 4 a thread) and,
-    with the panels' threshold out of reach, by BLAS give the same results."""
-    from nnlab.kernels import _panels
-
-    rng = np.random.default_rng(16)
-    T, N, D, H = 5, 9, 3, 17
-    args = rand_data(rng, T, N, D, H, dtype)
-    dh = rng.standard_normal((T, N, H)).astype(dtype)
-    dcT = rng.standard_normal((N, H)).astype(dtype)
-    results = []
-    for panel_from in (_panels.PANEL_FROM, N + 1):
-        monkeypatch.setattr(_panels, "PANEL_FROM", panel_from)
-        with numba_threads(2):
-            h, cache = lstm_forward(*args)
-            results.append((h, cache.c_last) + lstm_backward(dh, cache, dcT))
-    tol = 1e-13 if dtype == np.float64 else 1e-5
-    for a, b_ in zip(*results):
-        assert_close(a, b_, tol)

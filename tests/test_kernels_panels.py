@@ -1,12 +1,16 @@
 """kernels/_panels.py, the recurrences' register-blocked product: against
 numpy's product over shapes that leave partial blocks (fewer than ROWS rows,
 more than ROWS, columns not a multiple of LANES) at offsets into the state,
-in both dtypes, and the packing helpers' layout. The LSTM's use of it is in
-test_kernels_lstm.py."""
+in both dtypes, and the packing helpers' layout; and the LSTM and RNN
+kernels giving the same results by it as by BLAS. Their gradient checks and
+references cover the panel path too (tests/recurrent.py's N = 9 cases)."""
 
 import numpy as np
 import pytest
 
+from gradcheck import assert_close, numba_threads
+from nnlab.kernels import _panels as panels_module
+from nnlab.kernels import lstm_backward, lstm_forward, rnn_backward, rnn_forward
 from nnlab.kernels._panels import (
     LANES,
     PANEL_FROM,
@@ -17,11 +21,12 @@ from nnlab.kernels._panels import (
     rows_dot,
     use_panels,
 )
+from recurrent import DTYPES, rand_data
 
 TOL = {np.float64: 1e-13, np.float32: 1e-5}
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("lo,n,K,M", [(0, 1, 1, LANES), (2, 5, 5, 17), (1, ROWS, 33, 2 * LANES),
                                       (3, ROWS + 3, 64, 40), (0, 2 * ROWS, 7, LANES)])
 def test_rows_dot_matches_numpy(dtype, lo, n, K, M):
@@ -54,3 +59,44 @@ def test_use_panels_by_the_rows_each_thread_gets():
     assert use_panels(2 * PANEL_FROM - 1, 2)       # blocks of PANEL_FROM and one fewer
     assert not use_panels(PANEL_FROM - 1, 1)
     assert not use_panels(2 * PANEL_FROM - 2, 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_panels_and_blas_agree(dtype, monkeypatch):
+    """The recurrent products by rows_dot (9 rows: 5 + 4 a thread) and, with
+    the panels' threshold out of reach, by BLAS give the same results."""
+    rng = np.random.default_rng(16)
+    T, N, D, H = 5, 9, 3, 17
+    args = rand_data(rng, T, N, D, H, dtype)
+    dh = rng.standard_normal((T, N, H)).astype(dtype)
+    dcT = rng.standard_normal((N, H)).astype(dtype)
+    results = []
+    for panel_from in (PANEL_FROM, N + 1):
+        monkeypatch.setattr(panels_module, "PANEL_FROM", panel_from)
+        with numba_threads(2):
+            h, cache = lstm_forward(*args)
+            results.append((h, cache.c_last) + lstm_backward(dh, cache, dcT))
+    tol = 1e-13 if dtype == np.float64 else 1e-5
+    for a, b_ in zip(*results):
+        assert_close(a, b_, tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rnn_panels_and_blas_agree(dtype, monkeypatch):
+    """The recurrent products by rows_dot (9 rows: 5 + 4 a thread) and, with
+    the panels' threshold out of reach, by BLAS give the same results."""
+    rng = np.random.default_rng(17)
+    T, N, D, H = 5, 9, 3, 21
+    x = rng.standard_normal((T, N, D)).astype(dtype)
+    h0 = rng.standard_normal((N, H)).astype(dtype)
+    Wx, Wh, b = ((0.3 * rng.standard_normal(s)).astype(dtype) for s in [(D, H), (H, H), (H,)])
+    dh = rng.standard_normal((T, N, H)).astype(dtype)
+    results = []
+    for panel_from in (PANEL_FROM, N + 1):
+        monkeypatch.setattr(panels_module, "PANEL_FROM", panel_from)
+        with numba_threads(2):
+            h, cache = rnn_forward(x, h0, Wx, Wh, b)
+            results.append((h,) + rnn_backward(dh, cache))
+    tol = 1e-13 if dtype == np.float64 else 1e-5
+    for a, b_ in zip(*results):
+        assert_close(a, b_, tol)
