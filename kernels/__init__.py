@@ -25,7 +25,7 @@ _WHERE = {
     "softmax_cross_entropy": "loss",
     "embedding_forward": "embedding", "embedding_backward": "embedding",
     "embed_project_forward": "embedding", "embed_project_backward": "embedding",
-    "dropout_forward": "dropout", "dropout_backward": "dropout", "random_bits": "dropout",
+    "dropout_forward": "dropout", "dropout_backward": "dropout",
     "rnn_forward": "rnn", "rnn_backward": "rnn",
     "rnn_recurrence_forward": "rnn", "rnn_recurrence_backward": "rnn",
     "lstm_forward": "lstm", "lstm_backward": "lstm",

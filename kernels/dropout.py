@@ -2,9 +2,7 @@
 1 / (1 - p), so that evaluation needs no rescaling.
 
 The uniform draws come from the caller, who owns the random generator (and
-saves its state in checkpoints); the kernel only compares and scales. They
-may be floats in [0, 1) or uint32 bits (``random_bits``), compared with
-p * 2^32: the bits take half the time to draw.
+saves its state in checkpoints); the kernel only compares and scales.
 """
 
 import numpy as np
@@ -29,33 +27,20 @@ def _dropout_kernel(x, u, p, scale, out, nt, k0, k1):
             os[i] = xs[i] * scale if us[i] >= p else zero
 
 
-def random_bits(rng, shape):
-    """uint32 draws of ``shape`` from a numpy Generator's bit generator, for
-    dropout_forward's u: 2^19 of them took 428 us against 816 us for
-    rng.random(dtype=np.float32)."""
-    size = int(np.prod(shape))
-    return rng.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size].reshape(shape)
-
-
 def _apply(x, u, p, out):
-    # For bits, u >= p 2^32 keeps a unit with probability 1 - p; p < 1, so
-    # the threshold fits in a uint32.
-    cut = float(p) if u.dtype != np.uint32 else float(int(p * 2.0 ** 32))
-    _dropout_kernel(x.reshape(-1), u.reshape(-1), cut, 1.0 / (1.0 - p), out.reshape(-1),
+    _dropout_kernel(x.reshape(-1), u.reshape(-1), float(p), 1.0 / (1.0 - p), out.reshape(-1),
                     threads_for(x.size, ELEMENTS_PER_THREAD))
 
 
 def dropout_forward(x, p, u):
-    """x: any shape; p: drop probability in [0, 1); u: uniforms in [0, 1) or
-    uint32 bits (random_bits), of x's shape. Returns out and the cache."""
+    """x: any shape; p: drop probability in [0, 1); u: uniforms in [0, 1) of
+    x's shape. Returns out and the cache."""
     x = np.ascontiguousarray(x)
     if x.dtype.type not in FLOAT_TYPES:
         raise TypeError(f"x must be float32 or float64, got {x.dtype}")
     if not 0.0 <= p < 1.0:
         raise ValueError(f"p must be in [0, 1), got {p}")
     u = np.ascontiguousarray(u)
-    if u.dtype != np.uint32 and u.dtype.type not in FLOAT_TYPES:
-        raise TypeError(f"u must be uniform floats or uint32 bits, got {u.dtype}")
     if u.shape != x.shape:
         raise ValueError(f"u must have x's shape {x.shape}, got {u.shape}")
     out = np.empty_like(x)

@@ -102,7 +102,7 @@ class RecurrentStack:
                 new_state.append((h[-1].copy(),))
             drop = None
             if train and self.dropout > 0:
-                h, drop = K.dropout_forward(h, self.dropout, K.random_bits(rng, h.shape))
+                h, drop = K.dropout_forward(h, self.dropout, rng.random(h.shape, dtype=np.float32))
             tape.append((inp, emb, cache, drop))
             inp = h
         self._tape = (T, N, tape)

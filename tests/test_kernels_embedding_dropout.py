@@ -15,7 +15,6 @@ from gradcheck import check_grad, grid, numba_threads, numeric_grad_array
 from nnlab.kernels import (
     dropout_backward,
     dropout_forward,
-    random_bits,
     embedding_backward,
     embedding_forward,
 )
@@ -167,32 +166,6 @@ def test_dropout_boundary_u_equal_p_is_kept(u_dtype):
     u = np.array([p, np.nextafter(t(p), t(0)), 0.0, np.nextafter(t(1), t(0))], u_dtype)
     out, cache = dropout_forward(np.ones(4), p, u)
     np.testing.assert_array_equal(out, [4 / 3, 0, 0, 4 / 3])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("p", [0.0, 0.25, 0.5])
-def test_dropout_bits_act_as_uniforms(threads, p, dtype):
-    """uint32 bits b drop exactly where the uniforms b / 2^32 would (p = 0.25
-    and 0.5 are exact thresholds), including b = p 2^32 itself, kept."""
-    rng = np.random.default_rng(int(p * 100))
-    bits = random_bits(rng, (9, 7))
-    assert bits.dtype == np.uint32 and bits.shape == (9, 7)
-    bits[0, :3] = [int(p * 2 ** 32), max(0, int(p * 2 ** 32) - 1), 2 ** 32 - 1]
-    x = rng.standard_normal(bits.shape).astype(dtype)
-    out, cache = dropout_forward(x, p, bits)
-    want, want_cache = dropout_forward(x, p, bits / 2.0 ** 32)
-    np.testing.assert_array_equal(out, want)
-    np.testing.assert_array_equal(out == 0, (bits < p * 2 ** 32) | (x == 0))
-    dout = rng.standard_normal(bits.shape).astype(dtype)
-    np.testing.assert_array_equal(dropout_backward(dout, cache),
-                                  dropout_backward(dout, want_cache))
-
-
-def test_random_bits_are_reproducible_and_spread():
-    a = random_bits(np.random.default_rng(5), (1001,))
-    np.testing.assert_array_equal(a, random_bits(np.random.default_rng(5), (1001,)))
-    assert 0.45 < np.mean(a >= 2 ** 31) < 0.55
-    assert len(np.unique(a)) > 990
 
 
 @pytest.mark.parametrize("p", [0.2, 0.7])
