@@ -35,8 +35,9 @@ ROWS = 16   # state rows of a block: 16 accumulators, half the vector registers
 LANES = 16  # output columns of a block: one AVX-512 register of float32
 
 # Below 4 rows a thread BLAS's matrix-vector code wins: (1024, 256) @ (256,
-# n) took 12 us for n = 1 against 53 us for a panel product of 16 rows, 63
-# against 55 at n = 4, 67 against 54 at n = 8.
+# n) took 12 us for n = 1 against 53 us for the first version's padded
+# product, 63 against 55 at n = 4, 67 against 54 at n = 8; rows_dot itself
+# took 58 us at 5 rows and 53-58 at 12 to 16 (16 rows cost as much as 1).
 PANEL_FROM = 4
 
 
