@@ -73,6 +73,16 @@ def column_panels_t(a):
     return np.ascontiguousarray(a.reshape(-1, LANES, K).transpose(0, 2, 1))
 
 
+def step_weights(w, rows, nt, transposed=False):
+    """The weights of a recurrence's per-step product state @ B, with B = w
+    or, if transposed, w.T, for ``rows`` state rows split nt ways: (B for
+    BLAS, B's column panels for rows_dot), the one not to be used empty."""
+    K = w.shape[1] if transposed else w.shape[0]
+    if use_panels(rows, nt):
+        return np.empty((0, K), w.dtype), column_panels_t(w) if transposed else column_panels(w)
+    return (np.ascontiguousarray(w.T) if transposed else w), np.empty((0, K, LANES), w.dtype)
+
+
 @intrinsic
 def _block(typingctx, A, lo, n, P, C, cb):
     """C[0:n, cb*LANES:(cb+1)*LANES] = A[lo:lo+n, :K] @ panel cb of P, for

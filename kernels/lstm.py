@@ -28,7 +28,7 @@ from ._common import as_float_array, bias_or_zero
 from ._fastmath import sigmoid_act, tanh_act
 from ._gemm import matmul, matmul_tn
 from ._jit import jit
-from ._panels import LANES, column_panels, column_panels_t, rows_dot, use_panels
+from ._panels import LANES, rows_dot, step_weights
 from ._pool import blocked
 from ._split import block, threads_for
 
@@ -206,9 +206,8 @@ def lstm_recurrence_forward(xw, h0, c0, Wh, b=None):
     act = np.empty((T, N, G), xw.dtype)
     if N:
         nt = threads_for(N)
-        P = (column_panels(Wh) if use_panels(N, nt)
-             else np.empty((0, H, LANES), xw.dtype))
-        _lstm_forward_kernel(xw, b, h0, c0, Wh, P, h, c, act, nt)
+        Wb, P = step_weights(Wh, N, nt)
+        _lstm_forward_kernel(xw, b, h0, c0, Wb, P, h, c, act, nt)
     return h, LSTMCache(h0, c0, Wh, h, c, act, hs=hs)
 
 
@@ -229,10 +228,7 @@ def lstm_recurrence_backward(dh, cache, dcT=None):
     dc0 = np.empty((N, H), dh.dtype)
     if N:
         nt = threads_for(N)
-        if use_panels(N, nt):
-            WhT, P = np.empty((0, H), dh.dtype), column_panels_t(cache.Wh)
-        else:
-            WhT, P = np.ascontiguousarray(cache.Wh.T), np.empty((0, 4 * H, LANES), dh.dtype)
+        WhT, P = step_weights(cache.Wh, N, nt, transposed=True)
         _lstm_backward_kernel(dh, dcT, cache.act, cache.c, cache.c0, WhT, P, dz, dh0, dc0, nt)
     # dWh = sum_t h_{t-1}^T dz_t as one product over all steps: apart, the
     # first step's cost a call, a sum of parts and an add: 4.0 -> 3.85 ms a layer.

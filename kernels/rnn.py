@@ -24,7 +24,7 @@ from ._common import as_float_array, bias_or_zero
 from ._fastmath import tanh_act
 from ._gemm import matmul, matmul_tn
 from ._jit import jit_parallel
-from ._panels import LANES, column_panels, column_panels_t, rows_dot, use_panels
+from ._panels import LANES, rows_dot, step_weights
 from ._split import block, threads_for
 
 
@@ -112,8 +112,8 @@ def rnn_recurrence_forward(xw, h0, Wh, b=None):
     h = np.empty((T, N, H), xw.dtype)
     if N:
         nt = threads_for(N)
-        P = column_panels(Wh) if use_panels(N, nt) else np.empty((0, H, LANES), xw.dtype)
-        _rnn_forward_kernel(xw, b, h0, Wh, P, nt, h)
+        Wb, P = step_weights(Wh, N, nt)
+        _rnn_forward_kernel(xw, b, h0, Wb, P, nt, h)
     return h, RNNCache(h0, Wh, h)
 
 
@@ -128,10 +128,7 @@ def rnn_recurrence_backward(dh, cache):
     dh0 = np.empty((N, H), dh.dtype)
     if N:
         nt = threads_for(N)
-        if use_panels(N, nt):
-            WhT, P = np.empty((0, H), dh.dtype), column_panels_t(cache.Wh)
-        else:
-            WhT, P = np.ascontiguousarray(cache.Wh.T), np.empty((0, H, LANES), dh.dtype)
+        WhT, P = step_weights(cache.Wh, N, nt, transposed=True)
         _rnn_backward_kernel(dh, cache.h, WhT, P, nt, da, dh0)
     dWh = matmul_tn(cache.h0, da[0])
     if T > 1:
