@@ -5,7 +5,8 @@ helper module, not a test module (test modules never import each other)."""
 import numpy as np
 import pytest
 
-from gradcheck import grid
+from gradcheck import assert_close, grid
+from nnlab.kernels import lstm_backward, lstm_forward, rnn_backward, rnn_forward
 
 DTYPES = [np.float64, np.float32]
 REF_TOL = {np.float64: 1e-12, np.float32: 1e-5}   # float32 uses the fast tanh
@@ -48,3 +49,21 @@ def rand_data(rng, T, N, D, H, dtype):
     h0, c0 = 0.5 * rng.standard_normal((N, H)), 0.5 * rng.standard_normal((N, H))
     Wx, Wh, b = (0.5 * rng.standard_normal(s) for s in [(D, 4 * H), (H, 4 * H), (4 * H,)])
     return [a.astype(dtype) for a in (x, h0, c0, Wx, Wh, b)]
+
+
+def run_lstm(args, dh, dcT):
+    """lstm_forward(*args), then lstm_backward: (h, C_T, dx, dh0, dc0, dWx,
+    dWh, db), for tests that compare two ways of running the same LSTM."""
+    h, cache = lstm_forward(*args)
+    return (h, cache.c_last) + lstm_backward(dh, cache, dcT)
+
+
+def run_rnn(args, dh):
+    """rnn_forward(*args), then rnn_backward: (h, dx, dh0, dWx, dWh, db)."""
+    h, cache = rnn_forward(*args)
+    return (h,) + rnn_backward(dh, cache)
+
+
+def assert_runs_agree(first, second, tol):
+    for a, b in zip(first, second, strict=True):
+        assert_close(a, b, tol)

@@ -24,7 +24,16 @@ from nnlab.kernels import (
     lstm_recurrence_backward,
     lstm_recurrence_forward,
 )
-from recurrent import DTYPES, GRAD_CASES, REF_CASES, REF_TOL, lstm_data, rand_data
+from recurrent import (
+    DTYPES,
+    GRAD_CASES,
+    REF_CASES,
+    REF_TOL,
+    assert_runs_agree,
+    lstm_data,
+    rand_data,
+    run_lstm,
+)
 
 
 # The loss is L = sum(h * Rh) + sum(C_T * Rc), so the kernel gets dh = Rh, dcT = Rc.
@@ -215,8 +224,5 @@ def test_lstm_thread_counts_agree(dtype):
     results = []
     for n in (1, 2):
         with numba_threads(n):
-            h, cache = lstm_forward(*args)
-            results.append((h, cache.c_last) + lstm_backward(dh, cache, dcT))
-    tol = 1e-13 if dtype == np.float64 else 1e-6
-    for a, b_ in zip(*results):
-        assert_close(a, b_, tol)
+            results.append(run_lstm(args, dh, dcT))
+    assert_runs_agree(*results, 1e-13 if dtype == np.float64 else 1e-6)

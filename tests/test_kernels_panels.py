@@ -8,9 +8,8 @@ references cover the panel path too (tests/recurrent.py's N = 9 cases)."""
 import numpy as np
 import pytest
 
-from gradcheck import assert_close, numba_threads
+from gradcheck import numba_threads
 from nnlab.kernels import _panels as panels_module
-from nnlab.kernels import lstm_backward, lstm_forward, rnn_backward, rnn_forward
 from nnlab.kernels._panels import (
     LANES,
     PANEL_FROM,
@@ -21,7 +20,7 @@ from nnlab.kernels._panels import (
     rows_dot,
     use_panels,
 )
-from recurrent import DTYPES, rand_data
+from recurrent import DTYPES, assert_runs_agree, rand_data, run_lstm, run_rnn
 
 TOL = {np.float64: 1e-13, np.float32: 1e-5}
 
@@ -74,11 +73,8 @@ def test_lstm_panels_and_blas_agree(dtype, monkeypatch):
     for panel_from in (PANEL_FROM, N + 1):
         monkeypatch.setattr(panels_module, "PANEL_FROM", panel_from)
         with numba_threads(2):
-            h, cache = lstm_forward(*args)
-            results.append((h, cache.c_last) + lstm_backward(dh, cache, dcT))
-    tol = 1e-13 if dtype == np.float64 else 1e-5
-    for a, b_ in zip(*results):
-        assert_close(a, b_, tol)
+            results.append(run_lstm(args, dh, dcT))
+    assert_runs_agree(*results, 1e-13 if dtype == np.float64 else 1e-5)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -95,8 +91,5 @@ def test_rnn_panels_and_blas_agree(dtype, monkeypatch):
     for panel_from in (PANEL_FROM, N + 1):
         monkeypatch.setattr(panels_module, "PANEL_FROM", panel_from)
         with numba_threads(2):
-            h, cache = rnn_forward(x, h0, Wx, Wh, b)
-            results.append((h,) + rnn_backward(dh, cache))
-    tol = 1e-13 if dtype == np.float64 else 1e-5
-    for a, b_ in zip(*results):
-        assert_close(a, b_, tol)
+            results.append(run_rnn((x, h0, Wx, Wh, b), dh))
+    assert_runs_agree(*results, 1e-13 if dtype == np.float64 else 1e-5)

@@ -20,7 +20,7 @@ from nnlab.kernels import (
     rnn_recurrence_backward,
     rnn_recurrence_forward,
 )
-from recurrent import DTYPES, GRAD_CASES, REF_CASES, REF_TOL
+from recurrent import DTYPES, GRAD_CASES, REF_CASES, REF_TOL, assert_runs_agree, run_rnn
 
 
 def rnn_data(rng, T, N, D, H, dtype=np.float64, scale=0.5):
@@ -191,11 +191,8 @@ def test_rnn_thread_counts_agree(dtype):
     results = []
     for n in (1, 2):
         with numba_threads(n):
-            h, cache = rnn_forward(x, h0, Wx, Wh, b)
-            results.append((h,) + rnn_backward(dh, cache))
-    tol = 1e-13 if dtype == np.float64 else 1e-6
-    for a, b_ in zip(*results):
-        assert_close(a, b_, tol)
+            results.append(run_rnn((x, h0, Wx, Wh, b), dh))
+    assert_runs_agree(*results, 1e-13 if dtype == np.float64 else 1e-6)
 
 
 # ================================================================== validation
