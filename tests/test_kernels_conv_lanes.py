@@ -1,7 +1,7 @@
 """The lanes path of stride-1 convolution (kernels/conv_lanes.py) against the
 plain-numpy reference and against the im2col + GEMM path it stands in for,
 forward and backward: batches that leave a block of eight part-filled,
-filter counts that leave a group of three short, every kernel width it
+filter counts that leave a block of filters part-filled, every kernel width it
 special-cases, padding, pooling and the kept activations."""
 
 import numpy as np
@@ -21,6 +21,8 @@ SHAPES = [  # N, C, H, W, F, HH, WW, pad
     pytest.param(8, 2, 6, 7, 3, 2, 4, (1, 2), id="2x4-uneven-pad"),
     pytest.param(3, 4, 5, 5, 2, 1, 1, 0, id="1x1"),
     pytest.param(10, 3, 6, 6, 7, 3, 3, 1, id="3x3-seven-filters"),
+    pytest.param(9, 5, 6, 6, 17, 3, 3, 1, id="3x3-17-filters-three-row-blocks"),
+    pytest.param(4, 2, 3, 1, 9, 1, 1, 0, id="1x1-one-column-9-filters"),
 ]
 
 
