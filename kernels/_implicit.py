@@ -135,8 +135,8 @@ convolve = _convolve_python if config.DISABLE_JIT else _convolve_jit
 
 # The weight gradient's block: 16 -> 16 at 28 x 28, batch 64, 2 threads, dw
 # ms (2026-12-05): 4 x 4 taps over chunks of 1,024 positions 1.21, of 2,048
-# 1.07, of 8,192 1.35; 4 x 6
-# 1.04 but more code for a 3% gain; 2 x 8 1.33; 8 x 2 1.41; 2 x 9 1.34.
+# 1.07, of 8,192 1.35; 4 x 6 1.04, but more code for a 3% gain; 2 x 8 1.33;
+# 8 x 2 1.41; 2 x 9 1.34.
 DW_ROWS = 4  # filters of a weight-gradient block
 DW_TAPS = 4  # taps of a block: DW_ROWS * DW_TAPS vector accumulators
 
