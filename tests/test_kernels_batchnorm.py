@@ -171,7 +171,7 @@ def test_batchnorm_training_output_is_normalised():
 def test_float32_agrees_with_float64(threads, shape):
     rng = np.random.default_rng(21)
     C = shape[1]
-    x = rng.standard_normal(shape) * 2 + 10        # an offset: the two-pass variance copes
+    x = rng.standard_normal(shape) * 2 + 10        # an offset: the shifted sums cope
     gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
     dout = rng.standard_normal(shape)
     res = {}
@@ -184,6 +184,23 @@ def test_float32_agrees_with_float64(threads, shape):
                           res[np.float32], res[np.float64]):
         assert a.dtype == np.float32, name
         assert_close(a, b, 1e-5, name)
+
+
+@pytest.mark.parametrize("dtype, offset, rtol", [(np.float64, 1e6, 1e-10),
+                                                   (np.float32, 1e3, 1e-5)])
+def test_far_offset_channel(threads, dtype, offset, rtol):
+    """A mean far from zero against a spread of 1: the one-pass variance is
+    taken about one of the channel's own values, so it does not cancel.
+    Unshifted, sum(x^2) / M - mean^2 loses offset^2 / var times eps64
+    (1e-4 relative at 1e6 in float64): out's variance would miss
+    var / (var + eps) by that much."""
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((6, 3, 5, 5)) + offset).astype(dtype)
+    out, _ = batchnorm_forward(x, np.ones(3, dtype), np.zeros(3, dtype), *fresh_stats(3, dtype))
+    x64, out64 = x.astype(np.float64), out.astype(np.float64)
+    var = x64.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(out64.var(axis=(0, 2, 3)), var / (var + 1e-5), rtol=rtol)
+    np.testing.assert_allclose(out64.mean(axis=(0, 2, 3)), 0, atol=10 * rtol)
 
 
 def test_constant_channel():
