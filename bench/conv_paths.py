@@ -4,10 +4,11 @@ takes against the paths it could take: forward plus backward ms.
     python bench/conv_paths.py [--threads 2] [--batch 64] [--repeats 20]
 
 "now" is the public kernel the layer calls (conv_fused.py's fused layer for
-AlexNet-style, conv2d for the ResNet). "before" is, for the fused layers,
+AlexNet-style, conv2d for the ResNet). "other" is, for the fused layers,
 the kernels conv_fused.py runs for layers off the Winograd path (the lanes
 forward where it suits, im2col + GEMM otherwise, and backward), called with
-the same arguments. "F(2x2)" and "F(4x4)" are Winograd's sums and
+the same arguments; for the ResNet's, the lanes kernels in both directions
+(kernels/conv_lanes.py, conv_lanes_backward.py). "F(2x2)" and "F(4x4)" are Winograd's sums and
 gradients alone (kernels/conv_winograd.py, tiles 2 and 4, no bias, ReLU or
 pooling), on every layer whether it takes them or not. nnlab only, best of
 5 rounds.
@@ -52,12 +53,13 @@ def main():
     from nnlab.kernels import conv2d_backward, conv2d_forward
     from nnlab.kernels import conv_fused as cf
     from nnlab.kernels._split import threads_for
+    from nnlab.kernels.conv_lanes_backward import lanes_backward
     from nnlab.kernels.conv_winograd import transformed_kernels, winograd_grads, winograd_sums
 
     rng = np.random.default_rng(0)
     N = args.batch
     print(f"batch {N}, {args.threads} thread(s), forward + backward ms")
-    print(f"{'layer':<16} {'C -> F':>9} {'side':>4}  {'now':>7}  {'before':>7}  "
+    print(f"{'layer':<16} {'C -> F':>9} {'side':>4}  {'now':>7}  {'other':>7}  "
           f"{'F(2x2)':>7}  {'F(4x4)':>7}")
     for name, C, F, S, pool in LAYERS:
         x = rng.standard_normal((N, C, S, S)).astype(np.float32)
@@ -68,7 +70,11 @@ def main():
             d = rng.standard_normal(out.shape).astype(np.float32)
             now = best_ms(lambda: conv2d_backward(d, conv2d_forward(x, w, b, 1, 1)[1],
                                                   need_db=False), args.repeats)
-            other = None
+
+            def other():
+                lanes = np.empty((N, F, S * S), np.float32)
+                cf.lanes_forward(x, w, b, (1, 1), False, 0, lanes, lanes.reshape(N, F, 1, -1))
+                lanes_backward(x, w, d, (1, 1), True)
         else:  # the fused layer, against the kernels for layers off the Winograd path
             out, cache = cf.conv2d_relu_pool_forward(x, w, b, 1, 1, pool)
             d = rng.standard_normal(out.shape).astype(np.float32)
@@ -96,7 +102,7 @@ def main():
                 winograd_sums(x, U)
                 winograd_grads(x, U, dz)
             tiles.append(best_ms(winograd, args.repeats))
-        before = f"{best_ms(other, args.repeats):7.2f}" if other else f"{'':>7}"
+        before = f"{best_ms(other, args.repeats):7.2f}"
         print(f"{name:<16} {f'{C} -> {F}':>9} {S:>4}  {now:7.2f}  {before}  "
               f"{tiles[0]:7.2f}  {tiles[1]:7.2f}")
 

@@ -37,6 +37,19 @@ def winograd_suits(C, F, HH, WW, stride, pad):
             and C >= 32 and F >= 32)
 
 
+def conv2d_takes_winograd(C, F, HH, WW, stride, pad):
+    """Whether conv2d (kernels/conv.py, the ResNet's layers) takes this path.
+    It also has the lanes kernels for both passes, which win at 32 channels
+    in and out: the ResNet's 32 -> 32 at 14x14, forward plus backward ms at
+    batch 64, 2 threads (bench/conv_paths.py, "other" against "now" before
+    this rule), 2.67 against 4.48 on the AMD EPYC machine of 2026-12-06 and
+    2.84 against 3.09 on the Intel one of 2026-12-05; a whole ResNet step
+    47.6 -> 43.1 ms (medians of 4 interleaved rounds of 20). At 64 channels
+    the two machines split (7x7: 2.69 against 2.89 on the AMD one, 3.09
+    against 2.34 on the Intel one), so those keep Winograd."""
+    return winograd_suits(C, F, HH, WW, stride, pad) and max(C, F) > 32
+
+
 def winograd_tile(H, W):
     """The tile the layers use on H x W images: 4 (F(4x4, 3x3)) when its
     products, 36 per 4x4 block of outputs, are fewer than F(2x2)'s, 16 per

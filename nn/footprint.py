@@ -76,9 +76,9 @@ def _winograd_floats(layer, shape, rows):
     call) of a Conv2d that takes kernels/conv_winograd.py, else (0, 0).
     AlexNet-style's at batch 16 came to 10.7 MB of a step's peak against
     9.2 MB estimated without them."""
-    from nnlab.kernels.winograd_plan import winograd_floats, winograd_suits  # Numba: lazily
+    from nnlab.kernels.winograd_plan import conv2d_takes_winograd, winograd_floats  # lazily
 
-    if not isinstance(layer, Conv2d) or not winograd_suits(
+    if not isinstance(layer, Conv2d) or not conv2d_takes_winograd(
             layer.c_in, layer.c_out, layer.kernel, layer.kernel, (layer.stride,) * 2,
             (layer.pad,) * 2):
         return 0, 0

@@ -23,6 +23,7 @@ SHAPES = [  # N, C, H, W, F, HH, WW, pad
     pytest.param(10, 3, 6, 6, 7, 3, 3, 1, id="3x3-seven-filters"),
     pytest.param(9, 5, 6, 6, 17, 3, 3, 1, id="3x3-17-filters-three-row-blocks"),
     pytest.param(4, 2, 3, 1, 9, 1, 1, 0, id="1x1-one-column-9-filters"),
+    pytest.param(3, 32, 5, 5, 32, 3, 3, 1, id="resnet-stage-2-32-channels"),
 ]
 
 

@@ -11,7 +11,8 @@ from nnlab.kernels import (conv2d_backward, conv2d_forward, conv2d_relu_pool_bac
                            conv2d_relu_pool_forward, maxpool2d_backward, maxpool2d_forward,
                            relu_backward, relu_forward)
 from nnlab.kernels.conv_winograd import transformed_kernels, winograd_grads, winograd_sums
-from nnlab.kernels.winograd_plan import GROUP, winograd_suits, winograd_tile
+from nnlab.kernels.winograd_plan import (GROUP, conv2d_takes_winograd, winograd_suits,
+                                        winograd_tile)
 
 # N, C, F, H, W: N = 5 leaves each of two threads a short group (3 and 2 images
 # when GROUP is 4); odd sides leave patches that overhang the image.
@@ -141,6 +142,14 @@ def test_which_layers_take_it():
     assert GROUP >= 1
 
 
+def test_which_conv2d_layers_take_it():
+    """conv2d also has the lanes kernels both ways, which take 32 -> 32."""
+    assert not conv2d_takes_winograd(32, 32, 3, 3, (1, 1), (1, 1))   # the ResNet's stage 2
+    assert conv2d_takes_winograd(64, 64, 3, 3, (1, 1), (1, 1))       # its stage 3
+    assert conv2d_takes_winograd(32, 64, 3, 3, (1, 1), (1, 1))
+    assert not conv2d_takes_winograd(64, 64, 3, 3, (2, 2), (1, 1))
+
+
 def test_which_tile_layers_take():
     """F(4x4) where its 36 products per 4x4 block are fewer than F(2x2)'s 16
     per 2x2 block: 7x7 (144 against 256), 14x14 and 3x3 (36 against 64),
@@ -159,11 +168,11 @@ def test_fused_layer_takes_it(threads, pool, H):
     float32 rounding both ways (F(4x4)'s is ten times F(2x2)'s: 3.9e-6 of
     the largest value here); evaluation (keep=False) gives the same output."""
     rng = np.random.default_rng(3)
-    N, C, F = 5, 32, 32
+    N, C, F = 5, 32, 33
     x = rng.standard_normal((N, C, H, H)).astype(np.float32)
     w = (rng.standard_normal((F, C, 3, 3)) / 17).astype(np.float32)
     b = rng.standard_normal(F).astype(np.float32)
-    assert winograd_suits(C, F, 3, 3, (1, 1), (1, 1))
+    assert conv2d_takes_winograd(C, F, 3, 3, (1, 1), (1, 1))
     tol = {2: 2e-6, 4: 1e-5}[winograd_tile(H, H)]
     z, grads = reference(x.astype(np.float64), w.astype(np.float64))
     z += b[:, None, None]
@@ -260,7 +269,8 @@ def test_fused_layer_gradcheck(threads, pool, H):
 def test_conv2d_gradcheck(threads, H):
     """conv2d's bias is added inside the Winograd kernel (mode BIAS)."""
     rng = np.random.default_rng(2)
-    N, C, F = 1, 32, 32  # the narrowest layer on the path
+    N, C, F = 1, 32, 33  # the narrowest layer conv2d sends on the path
+    assert conv2d_takes_winograd(C, F, 3, 3, (1, 1), (1, 1))
     x, w, b = grid(rng, (N, C, H, H), True), grid(rng, (F, C, 3, 3), True), grid(rng, F)
     out, cache = conv2d_forward(x.copy(), w.copy(), b.copy(), 1, 1)
     R = grid(rng, out.shape)
