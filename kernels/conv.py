@@ -12,7 +12,7 @@ Stride-1 layers with few taps per output (conv_lanes.lanes_suit) take the
 lanes path instead, forward and backward: no columns, eight images per
 AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py). 3x3 layers
 with stride 1, padding 1, at least 32 channels in and out and more than 32
-on one side (winograd_plan.conv2d_takes_winograd: the stride-1 layers of
+on one side (winograd_plan.takes_winograd: the stride-1 layers of
 the ResNet's third stage) take Winograd's F(2x2, 3x3) or F(4x4, 3x3).
 """
 
@@ -25,7 +25,7 @@ from ._split import block, threads_for
 from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
 from .conv_lanes_backward import lanes_backward
 from .conv_winograd import transformed_kernels, winograd_grads, winograd_layer
-from .winograd_plan import conv2d_takes_winograd, winograd_tile
+from .winograd_plan import takes_winograd, winograd_tile
 from ._winograd_ends import BIAS
 from .im2col import col2im_image, im2col, pad_image
 
@@ -125,7 +125,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     U = None
-    if conv2d_takes_winograd(C, F, HH, WW, (sh, sw), (ph, pw)):
+    if takes_winograd(C, F, HH, WW, (sh, sw), (ph, pw)):
         U = transformed_kernels(w, winograd_tile(H, W))
         out = winograd_layer(x, U, b, BIAS)[0]  # the bias added per image, in cache
     else:

@@ -11,9 +11,17 @@ image's own GEMM result. Evaluation keeps no activations at all.
 
 Stride-1 layers with few taps (conv_lanes.lanes_suit: both of LeNet-5's)
 run the forward pass on eight images at a time instead, with the ReLU and
-pooling applied as each block of images is stored (conv_lanes._store).
-3x3 layers with stride 1, padding 1 and 32 channels or more
-(winograd_plan.winograd_suits: AlexNet-style's conv2 to conv5) take
+pooling applied as each block of images is stored (conv_lanes._store),
+and, where the lanes backward pass suits them too (lanes_suit_backward:
+LeNet-5's and AlexNet-style's conv1 and conv2), the backward pass: the
+gradient through pooling and ReLU for the whole batch, then the lanes
+kernels' (kernels/conv_lanes_backward.py). Forward plus backward ms
+against im2col + GEMM's backward, batch 64, 2 threads, on the AMD EPYC
+machine of 2026-12-06: LeNet-5's conv1 0.52-0.54 against 0.72, conv2
+0.70 against 0.95 (a LeNet-5 step 2.11 -> 1.66 ms, medians of 4
+interleaved rounds of 20), AlexNet-style's conv1 1.82-1.88 against 1.84-1.88.
+3x3 layers with stride 1, padding 1 and more than 32 channels in
+(winograd_plan.takes_winograd: AlexNet-style's conv3 to conv5) take
 Winograd's F(2x2, 3x3) or F(4x4, 3x3) both ways, bias, ReLU and pooling
 done per image inside its kernels (_winograd_ends.py).
 
@@ -30,9 +38,10 @@ from ._common import as_float_array, out_size
 from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv import check_conv_args
-from .conv_lanes import lanes_forward, lanes_suit
+from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
+from .conv_lanes_backward import lanes_backward
 from .conv_winograd import transformed_kernels, winograd_layer, winograd_layer_grads
-from .winograd_plan import winograd_suits, winograd_tile
+from .winograd_plan import takes_winograd, winograd_tile
 from .im2col import col2im_image, im2col, pad_image
 from ._relu_pool import bias_relu_pool, pool_transposed, relu_pool_grad
 from ._winograd_ends import POOL, RELU
@@ -109,6 +118,19 @@ def _backward_kernel(x, w2, acts, dout, HH, WW, sh, sw, ph, pw, OH, OW, k, need_
                 col2im_image(dcols, HH, WW, sh, sw, ph, pw, OH, OW, dxp, dx[n])
 
 
+@jit_parallel
+def _relu_pool_grad_kernel(acts, dout, k, OW, dz, db_parts):
+    """acts: (N, F, OH * OW), dout: (N, F, QH, QW) (k > 0) or (N, F, 1, P)
+    -> dz: (N, F, OH * OW), the gradient of the sums; db_parts: (nt, F)
+    float64, each thread's share of its sums over the batch."""
+    N = acts.shape[0]
+    nt = db_parts.shape[0]
+    for t in prange(nt):
+        lo, count = block(t, nt, N)
+        for n in range(lo, lo + count):
+            relu_pool_grad(acts[n], dout[n], k, OW, dz[n], db_parts[t])
+
+
 def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     """relu(conv2d(x, w, b, stride, pad)), then max pooling of pool x pool
     windows with stride pool when pool > 0.
@@ -129,7 +151,7 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
         out_size(OW, pool, pool, 0, "maxpool2d")
     keep = keep or not pool  # without pooling the activations are the output
     U = None
-    if winograd_suits(C, F, HH, WW, (sh, sw), (ph, pw)):
+    if takes_winograd(C, F, HH, WW, (sh, sw), (ph, pw)):
         # Finished per image in the Winograd kernel; pooled layers keep acts
         # channels last there (_winograd_ends.POOL), as their backward reads them.
         U = transformed_kernels(w, winograd_tile(H, W))
@@ -172,6 +194,12 @@ def conv2d_relu_pool_backward(dout, cache, need_dx=True):
         return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
     nt = threads_for(N)
     db_parts = np.zeros((nt, F), np.float64)
+    if lanes_suit_backward(C, F, HH, WW, (sh, sw), (ph, pw)):  # acts: (N, F, OH * OW)
+        dz = np.empty((N, F, OH * OW), x.dtype)
+        if N:
+            _relu_pool_grad_kernel(acts, dout, pool, OW, dz, db_parts)
+        dx, dw = lanes_backward(x, w, dz.reshape(N, F, OH, OW), (ph, pw), need_dx)
+        return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
     dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)
     dx = np.empty_like(x) if need_dx else np.empty((0, C, H, W), x.dtype)
     if N:

@@ -4,6 +4,7 @@ decisions, each with the measurement behind it, apart from the kernels.
 """
 
 from ._split import threads_for
+from .conv_lanes import lanes_suit_backward
 
 # Images per group of GEMMs: 4 images make the products (64 x C) @ (C x F)
 # on a 7x7 image. Forward / backward ms at batch 64, 2 threads, for 1, 2, 4,
@@ -37,17 +38,22 @@ def winograd_suits(C, F, HH, WW, stride, pad):
             and C >= 32 and F >= 32)
 
 
-def conv2d_takes_winograd(C, F, HH, WW, stride, pad):
-    """Whether conv2d (kernels/conv.py, the ResNet's layers) takes this path.
-    It also has the lanes kernels for both passes, which win at 32 channels
-    in and out: the ResNet's 32 -> 32 at 14x14, forward plus backward ms at
-    batch 64, 2 threads (bench/conv_paths.py, "other" against "now" before
-    this rule), 2.67 against 4.48 on the AMD EPYC machine of 2026-12-06 and
-    2.84 against 3.09 on the Intel one of 2026-12-05; a whole ResNet step
-    47.6 -> 43.1 ms (medians of 4 interleaved rounds of 20). At 64 channels
-    the two machines split (7x7: 2.69 against 2.89 on the AMD one, 3.09
-    against 2.34 on the Intel one), so those keep Winograd."""
-    return winograd_suits(C, F, HH, WW, stride, pad) and max(C, F) > 32
+def takes_winograd(C, F, HH, WW, stride, pad):
+    """Whether a layer (conv2d or the fused layer) takes this path rather
+    than the lanes kernels, which both have in both directions: not for 32
+    channels in or fewer when lanes take the backward pass too. Forward
+    plus backward ms at batch 64, 2 threads: the ResNet's 32 -> 32 at 14x14
+    (bench/conv_paths.py, "other" against "now" before this rule) 2.67
+    against 4.48 on the AMD EPYC machine of 2026-12-06 and 2.84 against 3.09
+    on the Intel one of 2026-12-05, a whole ResNet step 47.6 -> 43.1 ms
+    (medians of 4 interleaved rounds of 20); AlexNet-style's conv2 (32 -> 64
+    at 14x14, with ReLU and pooling) 4.82-4.99 against 5.89-6.36 on the AMD
+    machine, a whole AlexNet-style step 23.97 -> 22.97 ms (same rounds).
+    At 64 channels in the two machines split (64 -> 64 at 7x7: 2.69 against
+    2.89 on the AMD one, 3.09 against 2.34 on the Intel one), so those keep
+    Winograd."""
+    return (winograd_suits(C, F, HH, WW, stride, pad)
+            and not (C <= 32 and lanes_suit_backward(C, F, HH, WW, stride, pad)))
 
 
 def winograd_tile(H, W):

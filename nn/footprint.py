@@ -16,7 +16,8 @@ available first (cli/fits.py). It counts what a training step keeps:
   states (T x N x H), and the logits and their gradient (T x N x vocab);
 - for the convolutions on the Winograd path, their transformed kernels and
   working buffers, which do not grow with the batch
-  (kernels/winograd_plan.winograd_floats).
+  (kernels/winograd_plan.winograd_floats); for those on the lanes path,
+  the largest backward pass's buffers.
 
 The factors were measured with tracemalloc against real steps;
 tests/test_model_fits.py holds the estimate between 1x and 2.5x of them.
@@ -76,13 +77,33 @@ def _winograd_floats(layer, shape, rows):
     call) of a Conv2d that takes kernels/conv_winograd.py, else (0, 0).
     AlexNet-style's at batch 16 came to 10.7 MB of a step's peak against
     9.2 MB estimated without them."""
-    from nnlab.kernels.winograd_plan import conv2d_takes_winograd, winograd_floats  # lazily
+    from nnlab.kernels.winograd_plan import takes_winograd, winograd_floats  # lazily
 
-    if not isinstance(layer, Conv2d) or not conv2d_takes_winograd(
+    if not isinstance(layer, Conv2d) or not takes_winograd(
             layer.c_in, layer.c_out, layer.kernel, layer.kernel, (layer.stride,) * 2,
             (layer.pad,) * 2):
         return 0, 0
     return winograd_floats(layer.c_in, layer.c_out, shape[1], shape[2], rows)
+
+
+def _lanes_floats(layer, shape, batch):
+    """Floats in flight during the lanes backward pass of a Conv2d that
+    takes it (kernels/conv_lanes_backward.py), else 0: the gradient of its
+    sums, the lanes layout of that gradient and of the padded input.
+    LeNet-5's conv1 at batch 16 took 334 kB more at the step's peak on this
+    path than on im2col + GEMM's; this counts 668 kB."""
+    from nnlab.kernels.conv_lanes import lanes_suit_backward  # Numba: lazily
+    from nnlab.kernels.winograd_plan import takes_winograd
+
+    if not isinstance(layer, Conv2d):
+        return 0
+    geometry = (layer.c_in, layer.c_out, layer.kernel, layer.kernel, (layer.stride,) * 2,
+                (layer.pad,) * 2)
+    if not lanes_suit_backward(*geometry) or takes_winograd(*geometry):
+        return 0
+    C, H, W = shape
+    _, OH, OW = layer.out_shape(shape)
+    return batch * (2 * layer.c_out * OH * OW + C * (H + 2 * layer.pad) * (W + 2 * layer.pad))
 
 
 def cnn_footprint(arch, batch, optimizer="adam", eval_batch=EVAL_BATCH, **args):
@@ -98,6 +119,7 @@ def cnn_footprint(arch, batch, optimizer="adam", eval_batch=EVAL_BATCH, **args):
             for sub in path:
                 k, f = _winograd_floats(sub, inner, max(batch, eval_batch))
                 fixed, in_flight = fixed + count * k, max(in_flight, f)
+                in_flight = max(in_flight, _lanes_floats(sub, inner, batch))
                 inner = sub.out_shape(inner)
         p, k, shape = _sizes(layer, shape)
         params += count * p

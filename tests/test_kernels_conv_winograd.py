@@ -11,7 +11,7 @@ from nnlab.kernels import (conv2d_backward, conv2d_forward, conv2d_relu_pool_bac
                            conv2d_relu_pool_forward, maxpool2d_backward, maxpool2d_forward,
                            relu_backward, relu_forward)
 from nnlab.kernels.conv_winograd import transformed_kernels, winograd_grads, winograd_sums
-from nnlab.kernels.winograd_plan import (GROUP, conv2d_takes_winograd, winograd_suits,
+from nnlab.kernels.winograd_plan import (GROUP, takes_winograd, winograd_suits,
                                         winograd_tile)
 
 # N, C, F, H, W: N = 5 leaves each of two threads a short group (3 and 2 images
@@ -143,11 +143,13 @@ def test_which_layers_take_it():
 
 
 def test_which_conv2d_layers_take_it():
-    """conv2d also has the lanes kernels both ways, which take 32 -> 32."""
-    assert not conv2d_takes_winograd(32, 32, 3, 3, (1, 1), (1, 1))   # the ResNet's stage 2
-    assert conv2d_takes_winograd(64, 64, 3, 3, (1, 1), (1, 1))       # its stage 3
-    assert conv2d_takes_winograd(32, 64, 3, 3, (1, 1), (1, 1))
-    assert not conv2d_takes_winograd(64, 64, 3, 3, (2, 2), (1, 1))
+    """The lanes kernels take 32 channels in or fewer where they suit both ways."""
+    assert not takes_winograd(32, 32, 3, 3, (1, 1), (1, 1))   # the ResNet's stage 2
+    assert not takes_winograd(32, 64, 3, 3, (1, 1), (1, 1))   # AlexNet-style's conv2
+    assert takes_winograd(32, 65, 3, 3, (1, 1), (1, 1))       # dx would have 585 taps
+    assert takes_winograd(64, 64, 3, 3, (1, 1), (1, 1))       # the ResNet's stage 3
+    assert takes_winograd(64, 96, 3, 3, (1, 1), (1, 1))       # AlexNet-style's conv3
+    assert not takes_winograd(64, 64, 3, 3, (2, 2), (1, 1))
 
 
 def test_which_tile_layers_take():
@@ -168,11 +170,11 @@ def test_fused_layer_takes_it(threads, pool, H):
     float32 rounding both ways (F(4x4)'s is ten times F(2x2)'s: 3.9e-6 of
     the largest value here); evaluation (keep=False) gives the same output."""
     rng = np.random.default_rng(3)
-    N, C, F = 5, 32, 33
+    N, C, F = 5, 33, 32
     x = rng.standard_normal((N, C, H, H)).astype(np.float32)
     w = (rng.standard_normal((F, C, 3, 3)) / 17).astype(np.float32)
     b = rng.standard_normal(F).astype(np.float32)
-    assert conv2d_takes_winograd(C, F, 3, 3, (1, 1), (1, 1))
+    assert takes_winograd(C, F, 3, 3, (1, 1), (1, 1))
     tol = {2: 2e-6, 4: 1e-5}[winograd_tile(H, H)]
     z, grads = reference(x.astype(np.float64), w.astype(np.float64))
     z += b[:, None, None]
@@ -252,8 +254,8 @@ def check_layer_grads(label, f, R, arrays, grads, eps=2.0 ** -10, sample=256):
                          ids=["pool2-7x7-tile4", "relu-7x7-tile4", "pool2-6x6-tile2",
                               "relu-5x5-tile2"])
 def test_fused_layer_gradcheck(threads, pool, H):
-    N, C, F = 1, 32, 32  # the narrowest layer on the path
-    assert winograd_suits(C, F, 3, 3, (1, 1), (1, 1))
+    N, C, F = 1, 33, 32  # the narrowest layer on the path
+    assert takes_winograd(C, F, 3, 3, (1, 1), (1, 1))
     rng, x, w, b = margin_data(N, C, F, H, pool)
     out, cache = conv2d_relu_pool_forward(x.copy(), w.copy(), b.copy(), 1, 1, pool)
     R = grid(rng, out.shape)
@@ -269,8 +271,8 @@ def test_fused_layer_gradcheck(threads, pool, H):
 def test_conv2d_gradcheck(threads, H):
     """conv2d's bias is added inside the Winograd kernel (mode BIAS)."""
     rng = np.random.default_rng(2)
-    N, C, F = 1, 32, 33  # the narrowest layer conv2d sends on the path
-    assert conv2d_takes_winograd(C, F, 3, 3, (1, 1), (1, 1))
+    N, C, F = 1, 33, 32  # the narrowest layer on the path
+    assert takes_winograd(C, F, 3, 3, (1, 1), (1, 1))
     x, w, b = grid(rng, (N, C, H, H), True), grid(rng, (F, C, 3, 3), True), grid(rng, F)
     out, cache = conv2d_forward(x.copy(), w.copy(), b.copy(), 1, 1)
     R = grid(rng, out.shape)
@@ -288,7 +290,7 @@ def test_fused_layer_ties_go_to_the_first_maximum(threads):
     layer's gradient goes where maxpool2d_backward sends it, the window's
     first maximum, as on the other paths."""
     rng = np.random.default_rng(4)
-    N, C, F, H = 3, 32, 32, 6
+    N, C, F, H = 3, 33, 32, 6
     x = rng.integers(-1, 2, (N, C, H, H)).astype(np.float64)
     w = rng.integers(-1, 2, (F, C, 3, 3)).astype(np.float64)
     b = rng.integers(-2, 3, F).astype(np.float64)
