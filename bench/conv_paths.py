@@ -8,7 +8,8 @@ AlexNet-style, conv2d for the ResNet). "other" is, for the fused layers,
 the kernels conv_fused.py runs for layers off the Winograd path (the lanes
 forward where it suits, im2col + GEMM otherwise, and backward), called with
 the same arguments; for the ResNet's, the lanes kernels in both directions
-(kernels/conv_lanes.py, conv_lanes_backward.py). "F(2x2)" and "F(4x4)" are Winograd's sums and
+(kernels/conv_lanes.py, conv_lanes_backward.py), and for its stride-2
+layers (last, "side" the input's), im2col + GEMM. "F(2x2)" and "F(4x4)" are Winograd's sums and
 gradients alone (kernels/conv_winograd.py, tiles 2 and 4, no bias, ReLU or
 pooling), on every layer whether it takes them or not. nnlab only, best of
 5 rounds.
@@ -28,6 +29,10 @@ LAYERS = [("alexnet conv2", 32, 64, 14, 2), ("alexnet conv3", 64, 96, 7, 0),
           ("alexnet conv4", 96, 96, 7, 0), ("alexnet conv5", 96, 64, 7, 2),
           ("resnet s1 conv", 16, 16, 28, None), ("resnet s2 conv", 32, 32, 14, None),
           ("resnet s3 conv", 64, 64, 7, None)]
+# (name, C in, F out, side in, kernel): the ResNet's stride-2 layers, on the
+# phase planes ("now", kernels/conv_phases.py) against im2col + GEMM ("other").
+STRIDED = [("resnet s2b1 c1", 16, 32, 28, 3), ("resnet s2b1 proj", 16, 32, 28, 1),
+           ("resnet s3b1 c1", 32, 64, 14, 3), ("resnet s3b1 proj", 32, 64, 14, 1)]
 
 
 def best_ms(fn, repeats):
@@ -52,6 +57,7 @@ def main():
 
     from nnlab.kernels import conv2d_backward, conv2d_forward
     from nnlab.kernels import conv_fused as cf
+    from nnlab.kernels import conv_lanes
     from nnlab.kernels._split import threads_for
     from nnlab.kernels.conv_lanes_backward import lanes_backward
     from nnlab.kernels.conv_winograd import transformed_kernels, winograd_grads, winograd_sums
@@ -105,6 +111,21 @@ def main():
         before = f"{best_ms(other, args.repeats):7.2f}"
         print(f"{name:<16} {f'{C} -> {F}':>9} {S:>4}  {now:7.2f}  {before}  "
               f"{tiles[0]:7.2f}  {tiles[1]:7.2f}")
+    for name, C, F, S, k in STRIDED:
+        x = rng.standard_normal((N, C, S, S)).astype(np.float32)
+        w = (rng.standard_normal((F, C, k, k)) / np.sqrt(k * k * C)).astype(np.float32)
+        b = np.zeros(F, np.float32)
+        d = rng.standard_normal(conv2d_forward(x, w, b, 2, k // 2)[0].shape).astype(np.float32)
+
+        def both():
+            conv2d_backward(d, conv2d_forward(x, w, b, 2, k // 2)[1], need_db=False)
+        now = best_ms(both, args.repeats)
+        taps, conv_lanes.MAX_TAPS = conv_lanes.MAX_TAPS, -1  # im2col + GEMM
+        try:
+            gemm = best_ms(both, args.repeats)
+        finally:
+            conv_lanes.MAX_TAPS = taps
+        print(f"{name:<16} {f'{C} -> {F}':>9} {S:>4}  {now:7.2f}  {gemm:7.2f}")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@ in cache and the GEMM writes straight into the NCHW output.
 
 Stride-1 layers with few taps per output (conv_lanes.lanes_suit) take the
 lanes path instead, forward and backward: no columns, eight images per
-AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py). 3x3 layers
-with stride 1, padding 1, at least 32 channels in and out and more than 32
-on one side (winograd_plan.takes_winograd: the stride-1 layers of
-the ResNet's third stage) take Winograd's F(2x2, 3x3) or F(4x4, 3x3).
+AVX2 register (kernels/conv_lanes.py, conv_lanes_backward.py); strided
+ones with few taps (the ResNet's stride-2 layers) take the same kernels on
+the image's phase planes (kernels/conv_phases.py). 3x3 layers with stride
+1, padding 1, at least 32 channels out and more than 32 in
+(winograd_plan.takes_winograd: the stride-1 layers of the ResNet's third
+stage) take Winograd's F(2x2, 3x3) or F(4x4, 3x3).
 """
 
 import numpy as np
@@ -24,6 +26,7 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
 from .conv_lanes_backward import lanes_backward
+from .conv_phases import phases_backward, phases_forward, phases_suit
 from .conv_winograd import transformed_kernels, winograd_grads, winograd_layer
 from .winograd_plan import takes_winograd, winograd_tile
 from ._winograd_ends import BIAS
@@ -132,6 +135,8 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         out = np.empty((N, F, OH * OW), x.dtype)
         if lanes_suit(C, HH, WW, (sh, sw)):
             lanes_forward(x, w, b, (ph, pw), False, 0, out, out.reshape(N, F, 1, OH * OW))
+        elif phases_suit(C, F, HH, WW, (sh, sw)):
+            phases_forward(x, w, b, (sh, sw), (ph, pw), out)
         elif N:
             _conv_forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW,
                                  threads_for(N), F <= 32, out)
@@ -160,6 +165,9 @@ def conv2d_backward(dout, cache, need_dx=True, need_db=True):
         return dx, dw, db
     if lanes_suit_backward(C, F, HH, WW, (sh, sw), (ph, pw)):
         dx, dw = lanes_backward(x, w, dout, (ph, pw), need_dx)
+        return dx, dw, db
+    if phases_suit(C, F, HH, WW, (sh, sw)):
+        dx, dw = phases_backward(x, w, dout, (sh, sw), (ph, pw), need_dx)
         return dx, dw, db
     nt = threads_for(N)
     dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)
