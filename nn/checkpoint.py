@@ -137,6 +137,9 @@ def _read_npz(path, f):
             if not info.filename.endswith(".npy"):
                 raise CheckpointError(f"{damaged} (unexpected member {info.filename!r})")
             name = info.filename[:-4]
+            # A damaged directory can hold any bytes, a newline too: such a
+            # name is shown escaped, so that the message stays one line.
+            shown = name if name.isprintable() else repr(name)
             if name in arrays:
                 # A zip may hold a name twice, and readers disagree on which copy
                 # counts (zipfile: the last): such a file has no one meaning.
@@ -145,13 +148,13 @@ def _read_npz(path, f):
                 with archive.open(info) as member:
                     arrays[name] = _read_npy(member, info.file_size)
             except CheckpointError as e:
-                raise CheckpointError(f"{damaged} ({name}: {e})") from None
+                raise CheckpointError(f"{damaged} ({shown}: {e})") from None
             except OSError:
                 raise
             except Exception as e:  # noqa: BLE001 - any parse failure means damage
                 # zipfile and numpy raise a dozen types for a damaged member
                 # (BadZipFile, NotImplementedError, ValueError, tokenize errors...).
-                raise CheckpointError(f"{damaged} ({name}: {reason(e)})") from None
+                raise CheckpointError(f"{damaged} ({shown}: {reason(e)})") from None
     return arrays
 
 
