@@ -233,6 +233,19 @@ def _weight_sums_python(D, X, offs, part):
     part[:, :, 0] += D @ cols.T
 
 
+@jit
+def lane_sums(part, out):
+    """part: (F, K, LANES), weight_sums' per-lane sums -> out: (F, K), their
+    totals over the lanes."""
+    F, K = out.shape
+    for f in range(F):
+        for k in range(K):
+            s = part[f, k, 0]
+            for lane in range(1, LANES):
+                s += part[f, k, lane]
+            out[f, k] = s
+
+
 # D: (F, L) the output gradient in the lanes layout, L a multiple of LANES,
 # X and offs as for convolve -> part: (F, K, LANES) += the weight
 # gradient's sums lane by lane; part.sum(axis=2) is dw.reshape(F, K).

@@ -8,7 +8,7 @@ conv_lanes.lanes_suit_backward accepts.
 import numpy as np
 from numba import prange
 
-from ._implicit import LANES, weight_sums
+from ._implicit import LANES, lane_sums, weight_sums
 from ._lanes_layout import lanes_geometry, load_lanes, tap_offsets
 from ._jit import jit_parallel
 from ._split import block, threads_for
@@ -38,13 +38,7 @@ def _dw_kernel(x, dout, ph, pw, dw_parts):
             load_lanes(x, n0, nb, ph, pw, Wp, X)
             load_lanes(dout, n0, nb, 0, 0, Wp, D)
             weight_sums(D, X, offs, part)
-        dwt = dw_parts[t].reshape(F, K)
-        for f in range(F):
-            for k in range(K):
-                s = part[f, k, 0]
-                for lane in range(1, LANES):
-                    s += part[f, k, lane]
-                dwt[f, k] = s
+        lane_sums(part, dw_parts[t].reshape(F, K))
 
 
 def lanes_backward(x, w, dout, pad, need_dx):

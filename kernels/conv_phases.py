@@ -19,7 +19,7 @@ each output row computes Wq - OW positions that are dropped.
 import numpy as np
 from numba import prange
 
-from ._implicit import LANES, convolve, padded_length, weight_sums
+from ._implicit import LANES, convolve, lane_sums, padded_length, weight_sums
 from ._jit import jit, jit_parallel
 from ._lanes_layout import load_lanes
 from ._split import block, threads_for
@@ -179,13 +179,7 @@ def _backward_kernel(x, dout, w, sh, sw, ph, pw, need_dx, dx, dw_parts):
                             if 0 <= col < W:
                                 for lane in range(nb):
                                     dx[n0 + lane, c, h, col] = acc[c, (a * Wq + bb) * 8 + lane]
-        dwt = dw_parts[t].reshape(F, K)
-        for f in range(F):
-            for k in range(K):
-                s = part[f, k, 0]
-                for lane in range(1, LANES):
-                    s += part[f, k, lane]
-                dwt[f, k] = s
+        lane_sums(part, dw_parts[t].reshape(F, K))
 
 
 def phases_suit(C, F, HH, WW, stride):

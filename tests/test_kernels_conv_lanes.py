@@ -12,6 +12,7 @@ import reference_dense as ref_dense
 from gradcheck import check_grad, grid, numeric_grad_array
 from nnlab.kernels import conv2d_backward, conv2d_forward, conv2d_relu_pool_forward, conv_lanes
 from nnlab.kernels._common import pair
+from nnlab.kernels.winograd_plan import takes_winograd
 
 SHAPES = [  # N, C, H, W, F, HH, WW, pad
     pytest.param(1, 1, 6, 6, 1, 3, 3, 1, id="one-image-one-filter"),
@@ -146,6 +147,16 @@ def test_which_layers_take_the_lanes_path():
     assert conv_lanes.lanes_suit_backward(16, 16, 3, 3, (1, 1), (1, 1))
     assert not conv_lanes.lanes_suit_backward(6, 32, 5, 5, (1, 1), (0, 0))  # dx: 800 taps
     assert not conv_lanes.lanes_suit_backward(1, 2, 3, 3, (1, 1), (3, 0))   # pad >= kernel
+
+
+def test_which_layers_take_lanes_over_winograd():
+    """32 channels in or fewer, where the lanes kernels suit both ways."""
+    assert not takes_winograd(32, 32, 3, 3, (1, 1), (1, 1))   # the ResNet's stage 2
+    assert not takes_winograd(32, 64, 3, 3, (1, 1), (1, 1))   # AlexNet-style's conv2
+    assert takes_winograd(32, 65, 3, 3, (1, 1), (1, 1))       # dx would have 585 taps
+    assert takes_winograd(64, 64, 3, 3, (1, 1), (1, 1))       # the ResNet's stage 3
+    assert takes_winograd(64, 96, 3, 3, (1, 1), (1, 1))       # AlexNet-style's conv3
+    assert not takes_winograd(64, 64, 3, 3, (2, 2), (1, 1))
 
 
 def test_empty_batch():

@@ -1,14 +1,15 @@
 """Strided convolution on phase planes (kernels/conv_phases.py), through
 conv2d_forward and conv2d_backward: against the plain-numpy reference and
-the im2col + GEMM path it stands in for, float64 gradient checks, batches
-that leave a block of eight part-filled, strides and kernels that leave
-planes unreached, and which layers take it."""
+the im2col + GEMM path it stands in for, batches that leave a block of
+eight part-filled, strides and kernels that leave planes unreached, and
+which layers take it. The float64 gradient checks of its strided cases
+(1 x 1 to 5 x 5 kernels, strides 2, 3, (2, 1) and (1, 2)) are
+test_kernels_conv.py's test_conv_gradcheck, which now runs them here."""
 
 import numpy as np
 import pytest
 
 import reference_conv as ref_conv
-from gradcheck import check_grad, grid, numeric_grad_array
 from nnlab.kernels import conv2d_backward, conv2d_forward, conv_lanes, conv_phases
 
 SHAPES = [  # N, C, H, W, F, HH, WW, stride, pad
@@ -57,23 +58,6 @@ def test_matches_reference_and_gemm(threads, dtype, rtol, N, C, H, W, F, HH, WW,
     np.testing.assert_allclose(out, gout, rtol=0, atol=rtol * np.abs(want).max())
     for got, ref in zip(conv2d_backward(dout, gcache), (dx, dw)):
         np.testing.assert_allclose(got, ref, rtol=0, atol=rtol * np.abs(ref).max())
-
-
-@pytest.mark.parametrize("HH,stride,pad", [(3, 2, 1), (1, 2, 0), (3, 3, 2)])
-def test_gradcheck(threads, HH, stride, pad):
-    """float64 central differences through both kernels."""
-    rng = np.random.default_rng(HH + stride)
-    x, w, b = grid(rng, (9, 2, 7, 6)), grid(rng, (3, 2, HH, HH)), grid(rng, 3)
-    out, cache = conv2d_forward(x.copy(), w.copy(), b.copy(), stride, pad)
-    R = grid(rng, out.shape)
-    dx, dw, db = conv2d_backward(R, cache)
-
-    def f():
-        return conv2d_forward(x, w, b, stride, pad)[0]
-
-    check_grad("phases dx", dx, numeric_grad_array(f, x, R))
-    check_grad("phases dw", dw, numeric_grad_array(f, w, R))
-    check_grad("phases db", db, numeric_grad_array(f, b, R))
 
 
 @pytest.mark.parametrize("threads", [1, 2], indirect=True)

@@ -11,8 +11,7 @@ from nnlab.kernels import (conv2d_backward, conv2d_forward, conv2d_relu_pool_bac
                            conv2d_relu_pool_forward, maxpool2d_backward, maxpool2d_forward,
                            relu_backward, relu_forward)
 from nnlab.kernels.conv_winograd import transformed_kernels, winograd_grads, winograd_sums
-from nnlab.kernels.winograd_plan import (GROUP, takes_winograd, winograd_suits,
-                                        winograd_tile)
+from nnlab.kernels.winograd_plan import GROUP, takes_winograd, winograd_suits, winograd_tile
 
 # N, C, F, H, W: N = 5 leaves each of two threads a short group (3 and 2 images
 # when GROUP is 4); odd sides leave patches that overhang the image.
@@ -140,16 +139,6 @@ def test_which_layers_take_it():
     assert not winograd_suits(32, 64, 3, 3, (1, 1), (0, 0))   # no padding
     assert not winograd_suits(32, 64, 5, 5, (1, 1), (2, 2))   # LeNet-5's 5x5
     assert GROUP >= 1
-
-
-def test_which_conv2d_layers_take_it():
-    """The lanes kernels take 32 channels in or fewer where they suit both ways."""
-    assert not takes_winograd(32, 32, 3, 3, (1, 1), (1, 1))   # the ResNet's stage 2
-    assert not takes_winograd(32, 64, 3, 3, (1, 1), (1, 1))   # AlexNet-style's conv2
-    assert takes_winograd(32, 65, 3, 3, (1, 1), (1, 1))       # dx would have 585 taps
-    assert takes_winograd(64, 64, 3, 3, (1, 1), (1, 1))       # the ResNet's stage 3
-    assert takes_winograd(64, 96, 3, 3, (1, 1), (1, 1))       # AlexNet-style's conv3
-    assert not takes_winograd(64, 64, 3, 3, (2, 2), (1, 1))
 
 
 def test_which_tile_layers_take():
