@@ -18,8 +18,8 @@ gradient through pooling and ReLU for the whole batch, then the lanes
 kernels' (kernels/conv_lanes_backward.py). Forward plus backward ms
 against im2col + GEMM's backward, batch 64, 2 threads, on the AMD EPYC
 machine of 2026-12-06: LeNet-5's conv1 0.52-0.54 against 0.72, conv2
-0.70 against 0.95 (a LeNet-5 step 2.11 -> 1.66 ms, medians of 4
-interleaved rounds of 20), AlexNet-style's conv1 1.82-1.88 against 1.84-1.88.
+0.70 against 0.95 (a LeNet-5 step 2.18 -> 1.70 ms, bench/step_paths.py
+--off fused-lanes), AlexNet-style's conv1 1.82-1.88 against 1.84-1.88.
 3x3 layers with stride 1, padding 1 and more than 32 channels in
 (winograd_plan.takes_winograd: AlexNet-style's conv3 to conv5) take
 Winograd's F(2x2, 3x3) or F(4x4, 3x3) both ways, bias, ReLU and pooling

@@ -45,10 +45,10 @@ def takes_winograd(C, F, HH, WW, stride, pad):
     plus backward ms at batch 64, 2 threads: the ResNet's 32 -> 32 at 14x14
     (bench/conv_paths.py, "other" against "now" before this rule) 2.67
     against 4.48 on the AMD EPYC machine of 2026-12-06 and 2.84 against 3.09
-    on the Intel one of 2026-12-05, a whole ResNet step 47.6 -> 43.1 ms
-    (medians of 4 interleaved rounds of 20); AlexNet-style's conv2 (32 -> 64
+    on the Intel one of 2026-12-05, a whole ResNet step 44.95 -> 41.76 ms
+    (bench/step_paths.py --off lanes32); AlexNet-style's conv2 (32 -> 64
     at 14x14, with ReLU and pooling) 4.82-4.99 against 5.89-6.36 on the AMD
-    machine, a whole AlexNet-style step 23.97 -> 22.97 ms (same rounds).
+    machine, a whole AlexNet-style step 24.32 -> 23.39 ms (the same).
     At 64 channels in the two machines split (64 -> 64 at 7x7: 2.69 against
     2.89 on the AMD one, 3.09 against 2.34 on the Intel one), so those keep
     Winograd."""
