@@ -9,10 +9,10 @@ the kernels conv_fused.py runs for layers off the Winograd path (the lanes
 forward where it suits, im2col + GEMM otherwise, and backward), called with
 the same arguments; for the ResNet's, the lanes kernels in both directions
 (kernels/conv_lanes.py, conv_lanes_backward.py), and for its stride-2
-layers (last, "side" the input's), im2col + GEMM. "F(2x2)" and "F(4x4)" are Winograd's sums and
-gradients alone (kernels/conv_winograd.py, tiles 2 and 4, no bias, ReLU or
-pooling), on every layer whether it takes them or not. nnlab only, best of
-5 rounds.
+layers (last, "side" the input's), im2col + GEMM. "F(2x2)" and "F(4x4)"
+are Winograd's sums and gradients alone (kernels/conv_winograd.py, tiles 2
+and 4, no bias, ReLU or pooling), on every stride-1 layer whether it takes
+them or not. nnlab only, best of 5 rounds.
 """
 
 import argparse
@@ -108,8 +108,8 @@ def main():
                 winograd_sums(x, U)
                 winograd_grads(x, U, dz)
             tiles.append(best_ms(winograd, args.repeats))
-        before = f"{best_ms(other, args.repeats):7.2f}"
-        print(f"{name:<16} {f'{C} -> {F}':>9} {S:>4}  {now:7.2f}  {before}  "
+        other_ms = best_ms(other, args.repeats)
+        print(f"{name:<16} {f'{C} -> {F}':>9} {S:>4}  {now:7.2f}  {other_ms:7.2f}  "
               f"{tiles[0]:7.2f}  {tiles[1]:7.2f}")
     for name, C, F, S, k in STRIDED:
         x = rng.standard_normal((N, C, S, S)).astype(np.float32)
