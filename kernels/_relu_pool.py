@@ -4,7 +4,13 @@ last, and the gradient back through them. @jit building blocks for the
 calling kernels' per-image loops; the caller owns the buffers.
 """
 
+import numpy as np
+
 from ._jit import jit
+
+# A window's code in the maxima conv_lanes._store keeps when ReLU closes it
+# (its maximum <= 0): no gradient. Other codes are the maximum's i * k + j.
+NO_GRAD = 255
 
 
 @jit
@@ -84,7 +90,7 @@ def _pool2_grad(a, d, OW, dz, db):
         row, out, df = a[f], dz[f], d[f]
         for p in range(P):  # what no window covers (an odd last row or column)
             out[p] = zero
-        s = 0.0
+        s = np.float64(0)  # float64 without JIT too (NEP 50)
         for qh in range(QH):
             top, dq = 2 * qh * OW, df[qh]
             r0, r1 = row[top:top + OW], row[top + OW:top + 2 * OW]
@@ -141,7 +147,37 @@ def relu_pool_grad(a, d, k, OW, dz, db):
                 if row[p] <= zero:
                     dz[f, p] = 0
     for f in range(F):
-        s = 0.0
+        s = np.float64(0)  # float64 without JIT too (NEP 50)
         for p in range(P):
             s += dz[f, p]
+        db[f] += s
+
+
+@jit
+def arg_pool_grad(arg, lane, d, k, OW, dz, db):
+    """relu_pool_grad from the windows' maxima instead of the activations:
+    arg[..., lane]: (F, QH, QW) uint8 (NO_GRAD or i * k + j), d: (F, QH, QW)
+    -> dz: (F, P), zero but at each open window's maximum; db: (F,) float64
+    += its sums. Without a branch: a closed window writes its zero at its
+    first position, which no other window covers."""
+    F, P = dz.shape
+    QH, QW = arg.shape[1], arg.shape[2]
+    zero = dz.dtype.type(0)
+    offs = np.empty(k * k + 1, np.int64)  # tap -> offset in the window; the last: closed
+    for tap in range(k * k):
+        offs[tap] = (tap // k) * OW + tap % k
+    offs[k * k] = 0
+    for f in range(F):
+        out, af, df = dz[f], arg[f], d[f]
+        for p in range(P):
+            out[p] = zero
+        s = np.float64(0)  # float64 without JIT too (NEP 50)
+        for qh in range(QH):
+            row = qh * k * OW
+            for qw in range(QW):
+                a = np.int64(af[qh, qw, lane])
+                open_ = a != NO_GRAD
+                g = df[qh, qw] if open_ else zero
+                out[row + qw * k + offs[a if open_ else k * k]] = g
+                s += g
         db[f] += s

@@ -15,7 +15,13 @@ pooling applied as each block of images is stored (conv_lanes._store),
 and, where the lanes backward pass suits them too (lanes_suit_backward:
 LeNet-5's and AlexNet-style's conv1 and conv2), the backward pass: the
 gradient through pooling and ReLU for the whole batch, then the lanes
-kernels' (kernels/conv_lanes_backward.py). Forward plus backward ms
+kernels' (kernels/conv_lanes_backward.py). Pooled, these layers keep one
+byte a window for backward, its maximum's position (_lanes_pool.py),
+instead of the activations; a first layer (no dx) writes the gradient
+from those straight into the lanes layout. AlexNet-style's conv1 (batch
+64, 2 threads, interleaved runs): forward 0.74-0.76 -> 0.38-0.39 ms,
+backward without dx 1.08-1.13 -> 0.57-0.61; a training step 26.6-34.7 ->
+23.8-24.7 ms, LeNet-5's 1.9-2.0 -> 1.6-1.8 (bench/profile_cnn.py). Forward plus backward ms
 against im2col + GEMM's backward, batch 64, 2 threads, on the AMD EPYC
 machine of 2026-12-06: LeNet-5's conv1 0.52-0.54 against 0.72, conv2
 0.70 against 0.95 (a LeNet-5 step 2.18 -> 1.70 ms, bench/step_paths.py
@@ -38,12 +44,12 @@ from ._common import as_float_array, out_size
 from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv import check_conv_args
-from .conv_lanes import lanes_forward, lanes_suit, lanes_suit_backward
-from .conv_lanes_backward import lanes_backward
+from .conv_lanes import arg_suits, lanes_forward, lanes_suit, lanes_suit_backward
+from .conv_lanes_backward import lanes_backward, lanes_weight_grads
 from .conv_winograd import transformed_kernels, winograd_layer, winograd_layer_grads
 from .winograd_plan import takes_winograd, winograd_tile
 from .im2col import col2im_image, im2col, pad_image
-from ._relu_pool import bias_relu_pool, pool_transposed, relu_pool_grad
+from ._relu_pool import arg_pool_grad, bias_relu_pool, pool_transposed, relu_pool_grad
 from ._winograd_ends import POOL, RELU
 
 
@@ -131,6 +137,18 @@ def _relu_pool_grad_kernel(acts, dout, k, OW, dz, db_parts):
             relu_pool_grad(acts[n], dout[n], k, OW, dz[n], db_parts[t])
 
 
+@jit_parallel
+def _arg_grad_kernel(dout, arg, k, OW, dz, db_parts):
+    """_relu_pool_grad_kernel from the windows' maxima arg: ((N + 7) // 8,
+    F, QH, QW, 8) uint8 (conv_lanes._store) instead of the activations."""
+    N = dout.shape[0]
+    nt = db_parts.shape[0]
+    for t in prange(nt):
+        lo, count = block(t, nt, N)
+        for n in range(lo, lo + count):
+            arg_pool_grad(arg[n // 8], n % 8, dout[n], k, OW, dz[n], db_parts[t])
+
+
 def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     """relu(conv2d(x, w, b, stride, pad)), then max pooling of pool x pool
     windows with stride pool when pool > 0.
@@ -150,7 +168,7 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
         out_size(OH, pool, pool, 0, "maxpool2d")
         out_size(OW, pool, pool, 0, "maxpool2d")
     keep = keep or not pool  # without pooling the activations are the output
-    U = None
+    U = arg = None
     if takes_winograd(C, F, HH, WW, (sh, sw), (ph, pw)):
         # Finished per image in the Winograd kernel; pooled layers keep acts
         # channels last there (_winograd_ends.POOL), as their backward reads them.
@@ -159,15 +177,20 @@ def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     else:
         shape = (N, F, OH // pool, OW // pool) if pool else (N, F, 1, 1)  # (unused without)
         out = np.empty(shape, x.dtype)
-        acts = np.empty((N if keep else 0, F, OH * OW), x.dtype)
-        if lanes_suit(C, HH, WW, (sh, sw)):
-            lanes_forward(x, w, b, (ph, pw), True, pool, acts, out)
+        lanes = lanes_suit(C, HH, WW, (sh, sw))
+        if keep and lanes and arg_suits(pool) and lanes_suit_backward(C, F, HH, WW, (sh, sw),
+                                                                       (ph, pw)):
+            # The windows' maxima instead of the activations, 8 images a block.
+            arg = np.empty(((N + 7) // 8,) + shape[1:] + (8,), np.uint8)
+        acts = np.empty((N if keep and arg is None else 0, F, OH * OW), x.dtype)
+        if lanes:
+            lanes_forward(x, w, b, (ph, pw), True, pool, acts, out, arg)
         elif N:
             _forward_kernel(x, w.reshape(F, -1), b, HH, WW, sh, sw, ph, pw, OH, OW, pool,
                             threads_for(N), F <= 32, keep, acts, out)
     if not pool:
         out = acts.reshape(N, F, OH, OW)
-    cache = (x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW), U) if keep else None
+    cache = (x, w, acts, arg, (sh, sw), (ph, pw), pool, (OH, OW), U) if keep else None
     return out, cache
 
 
@@ -179,7 +202,7 @@ def conv2d_relu_pool_backward(dout, cache, need_dx=True):
     """
     if cache is None:
         raise ValueError("the forward pass ran with keep=False: there is nothing to differentiate")
-    x, w, acts, (sh, sw), (ph, pw), pool, (OH, OW), U = cache
+    x, w, acts, arg, (sh, sw), (ph, pw), pool, (OH, OW), U = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     dout = as_float_array(dout, "dout", 4, x.dtype)
@@ -194,10 +217,16 @@ def conv2d_relu_pool_backward(dout, cache, need_dx=True):
         return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
     nt = threads_for(N)
     db_parts = np.zeros((nt, F), np.float64)
+    if arg is not None and not need_dx:
+        dw, db = lanes_weight_grads(x, w, np.ascontiguousarray(dout), arg, pool, (ph, pw))
+        return None, dw, db
     if lanes_suit_backward(C, F, HH, WW, (sh, sw), (ph, pw)):  # acts: (N, F, OH * OW)
         dz = np.empty((N, F, OH * OW), x.dtype)
         if N:
-            _relu_pool_grad_kernel(acts, dout, pool, OW, dz, db_parts)
+            if arg is None:
+                _relu_pool_grad_kernel(acts, dout, pool, OW, dz, db_parts)
+            else:
+                _arg_grad_kernel(dout, arg, pool, OW, dz, db_parts)
         dx, dw = lanes_backward(x, w, dz.reshape(N, F, OH, OW), (ph, pw), need_dx)
         return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
     dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)

@@ -31,6 +31,8 @@ from numba import prange
 from ._jit import jit, jit_parallel
 from ._implicit import convolve
 from ._lanes_layout import lanes_geometry, load_lanes, tap_offsets
+from ._lanes_pool import pool_lanes
+from ._relu_pool import NO_GRAD
 from ._split import block, threads_for
 
 # Above this many taps per output (C * HH * WW) the GEMM wins.
@@ -50,11 +52,17 @@ def lanes_suit_backward(C, F, HH, WW, stride, pad):
             and pad[0] < HH and pad[1] < WW)
 
 
+def arg_suits(pool):
+    """Whether a pool x pool window's position fits arg's uint8 beside NO_GRAD."""
+    return 0 < pool and pool * pool < NO_GRAD
+
+
 @jit
-def _store(acc, n0, nb, OH, OW, Wp, relu, k, acts, out):
+def _store(acc, n0, nb, OH, OW, Wp, relu, k, acts, out, arg):
     """Lanes of acc into acts: (N, F, OH * OW) (skipped when acts holds no
     images) and, when k > 0, their k x k max pooling into out: (N, F, QH, QW);
-    relu(v) = max(v, 0) is applied to both when asked (pooling commutes with it)."""
+    relu(v) = max(v, 0) is applied to both when asked (pooling commutes with it).
+    arg: the windows' maxima when it holds any (_lanes_pool.pool_lanes)."""
     F = acc.shape[0]
     zero = acc.dtype.type(0)
     if acts.shape[0]:
@@ -66,30 +74,15 @@ def _store(acc, n0, nb, OH, OW, Wp, relu, k, acts, out):
                     for ow in range(OW):
                         v = a[(oh * Wp + ow) * 8 + lane]
                         dst[oh * OW + ow] = max(v, zero) if relu else v
-    if k == 0:
-        return
-    m = np.empty(8, acc.dtype)
-    for f in range(F):
-        a = acc[f]
-        for qh in range(out.shape[2]):
-            for qw in range(out.shape[3]):
-                at = (qh * k * Wp + qw * k) * 8
-                for lane in range(8):
-                    m[lane] = a[at + lane]
-                for i in range(k):
-                    for j in range(k):
-                        s = a[at + (i * Wp + j) * 8:at + (i * Wp + j) * 8 + 8]
-                        for lane in range(8):
-                            m[lane] = max(m[lane], s[lane])
-                for lane in range(nb):
-                    out[n0 + lane, f, qh, qw] = max(m[lane], zero) if relu else m[lane]
+    if k:
+        pool_lanes(acc, n0, nb, Wp, relu, k, out, arg)
 
 
 @jit_parallel
-def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out):
+def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out, arg):
     """x: (N, C, H, W), w: (F, C, HH, WW), b: (F,) -> acts: (N or 0, F,
-    OH * OW) and, for k > 0, out: (N, F, QH, QW), as _store describes; each
-    of nt threads takes a block of the images."""
+    OH * OW) and, for k > 0, out: (N, F, QH, QW) and arg: (blocks or 0, F,
+    QH, QW, 8), as _store describes; each of nt threads takes a block of the images."""
     N, C, H, W = x.shape
     F, HH, WW = w.shape[0], w.shape[2], w.shape[3]
     OH, OW, Wp, L, Lx = lanes_geometry(H, W, HH, WW, ph, pw)
@@ -105,15 +98,18 @@ def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out):
             nb = min(8, N - n0)
             load_lanes(x, n0, nb, ph, pw, Wp, X)
             convolve(Wk, X, offs, b, acc)
-            _store(acc, n0, nb, OH, OW, Wp, relu, k, acts, out)
+            _store(acc, n0, nb, OH, OW, Wp, relu, k, acts, out, arg)
 
 
-def lanes_forward(x, w, b, pad, relu, pool, acts, out):
+def lanes_forward(x, w, b, pad, relu, pool, acts, out, arg=None):
     """Fill acts: (N or 0, F, OH * OW) with conv(x, w, b) at stride 1 and
     padding pad = (ph, pw), relu applied when asked, and out: (N, F, QH, QW)
-    with its pool x pool max pooling when pool > 0. The caller checks the
-    arguments and allocates both."""
+    with its pool x pool max pooling when pool > 0, and arg: ((N + 7) // 8,
+    F, QH, QW, 8) uint8 with each window's maximum (_store) when given. The caller checks
+    the arguments and allocates them."""
     N = x.shape[0]
+    if arg is None:
+        arg = np.empty((0, 1, 1, 1, 8), np.uint8)
     if N:
         _forward_kernel(x, w, b, pad[0], pad[1], relu, pool, threads_for((N + 7) // 8), acts,
-                        out)
+                        out, arg)

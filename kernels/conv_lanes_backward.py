@@ -10,7 +10,8 @@ from numba import prange
 
 from ._implicit import LANES, lane_sums, weight_sums
 from ._lanes_layout import lanes_geometry, load_lanes, tap_offsets
-from ._jit import jit_parallel
+from ._jit import jit, jit_parallel
+from ._relu_pool import NO_GRAD
 from ._split import block, threads_for
 from .conv_lanes import lanes_forward
 
@@ -39,6 +40,80 @@ def _dw_kernel(x, dout, ph, pw, dw_parts):
             load_lanes(dout, n0, nb, 0, 0, Wp, D)
             weight_sums(D, X, offs, part)
         lane_sums(part, dw_parts[t].reshape(F, K))
+
+
+@jit
+def _scatter_codes(dout, arg, n0, nb, k, Wp, D, clear, db):
+    """Writes each open window's gradient dout[n0 + lane, f, qh, qw] at its
+    maximum's position in D's lanes (the codes arg[n0 // 8], _lanes_pool)
+    and adds them to db: (F,) float64; with ``clear``, zeros there instead,
+    undoing that. A closed window writes its zero at its first position,
+    which no other window covers."""
+    F, QH, QW = arg.shape[1], arg.shape[2], arg.shape[3]
+    codes = arg[n0 // 8]
+    zero = D.dtype.type(0)
+    offs = np.empty(k * k + 1, np.intp)  # code -> offset in D from the window's start
+    for c in range(k * k):
+        offs[c] = ((c // k) * Wp + c % k) * 8
+    offs[k * k] = 0
+    for f in range(F):
+        Df, s = D[f], np.float64(0)  # float64 without JIT too (NEP 50)
+        for qh in range(QH):
+            for qw in range(QW):
+                at = (qh * k * Wp + qw * k) * 8
+                for lane in range(nb):
+                    c = np.intp(codes[f, qh, qw, lane])
+                    open_ = c != NO_GRAD
+                    g = dout[n0 + lane, f, qh, qw] if open_ else zero
+                    Df[at + offs[c if open_ else k * k] + lane] = zero if clear else g
+                    s += g
+        if not clear:
+            db[f] += s
+
+
+@jit_parallel
+def _dw_codes_kernel(x, dout, arg, k, ph, pw, dw_parts, db_parts):
+    """_dw_kernel for a layer with ReLU and k x k max pooling after it, from
+    dout: (N, F, QH, QW) and the windows' codes arg (_lanes_pool) instead
+    of the gradient of the sums; db_parts: (nt, F) float64 as well."""
+    N, C, H, W = x.shape
+    nt, F, HH, WW = dw_parts.shape[0], dw_parts.shape[1], dw_parts.shape[3], dw_parts.shape[4]
+    OH, OW, Wp, L, Lx = lanes_geometry(H, W, HH, WW, ph, pw)
+    blocks = (N + 7) // 8
+    K = C * HH * WW
+    offs = tap_offsets(C, HH, WW, Lx, Wp)
+    for t in prange(nt):
+        lo, count = block(t, nt, blocks)
+        part = np.zeros((F, K, LANES), x.dtype)
+        X = np.zeros((C, Lx), x.dtype)
+        D = np.zeros((F, L), x.dtype)  # zero but where a block's windows write
+        for f in range(F):
+            db_parts[t, f] = 0.0
+        for blk in range(lo, lo + count):
+            n0 = blk * 8
+            nb = min(8, N - n0)
+            load_lanes(x, n0, nb, ph, pw, Wp, X)
+            _scatter_codes(dout, arg, n0, nb, k, Wp, D, False, db_parts[t])
+            weight_sums(D, X, offs, part)
+            _scatter_codes(dout, arg, n0, nb, k, Wp, D, True, db_parts[t])
+        lane_sums(part, dw_parts[t].reshape(F, K))
+
+
+def lanes_weight_grads(x, w, dout, arg, pool, pad):
+    """(dw: (F, C, HH, WW), db: (F,)) of a stride-1 convolution of x: (N, C,
+    H, W) with w: (F, C, HH, WW) and padding pad, followed by ReLU and pool
+    x pool max pooling, for dout: (N, F, QH, QW) and the windows' codes arg
+    that lanes_forward kept. The gradient of the sums goes straight into
+    the lanes layout, never to memory of the batch's size (AlexNet-style
+    conv1: 6.4 MB at batch 64). The caller checks the arguments."""
+    N = x.shape[0]
+    nt = threads_for((N + 7) // 8)
+    dw_parts = np.zeros((nt,) + w.shape, x.dtype)
+    db_parts = np.zeros((nt, w.shape[0]), np.float64)
+    if N:
+        _dw_codes_kernel(x, dout, arg, pool, pad[0], pad[1], dw_parts, db_parts)
+    dw = dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)
+    return dw, db_parts.sum(axis=0).astype(x.dtype)
 
 
 def lanes_backward(x, w, dout, pad, need_dx):

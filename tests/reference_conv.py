@@ -119,6 +119,30 @@ def maxpool2d_backward(dout, x, size, stride=None):
     return dx
 
 
+def relu_pool_codes(a, k, closed=255):
+    """What the fused lanes layers keep for backward instead of the
+    activations a = relu(conv + b): (N, F, OH, OW) -> (N, F, OH // k, OW // k),
+    each k x k window's first maximum as i * k + j, or ``closed`` where that
+    maximum is 0 (ReLU passes no gradient)."""
+    N, F, OH, OW = a.shape
+    codes = np.empty((N, F, OH // k, OW // k), np.uint8)
+    for n in range(N):
+        for f in range(F):
+            for i in range(OH // k):
+                for j in range(OW // k):
+                    win = a[n, f, i * k:(i + 1) * k, j * k:(j + 1) * k]
+                    r, c = _window_argmax(win)
+                    codes[n, f, i, j] = r * k + c if win.max() > 0 else closed
+    return codes
+
+
+def unpack_codes(arg, N):
+    """The kernels' layout of those codes, (blocks of 8 images, F, QH, QW, 8),
+    as (N, F, QH, QW)."""
+    B, F, QH, QW, _ = arg.shape
+    return arg.transpose(0, 4, 1, 2, 3).reshape(B * 8, F, QH, QW)[:N]
+
+
 # ------------------------------------------------------------ average pooling
 
 def avgpool2d_forward(x, size, stride=None):

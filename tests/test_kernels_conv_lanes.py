@@ -105,7 +105,11 @@ def test_fused_matches_the_separate_ops(threads, pool, keep, N, C, H, W, F, HH, 
     a = ref_dense.relu_forward(ref_conv.conv2d_forward(x, w, b, 1, pad))
     want = ref_conv.maxpool2d_forward(a, pool) if pool else a
     np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
-    if keep or not pool:  # the activations that backward reads
+    if keep and pool:  # pooled: each window's maximum, what backward reads
+        assert cache[2].shape[0] == 0
+        np.testing.assert_array_equal(ref_conv.unpack_codes(cache[3], N),
+                                      ref_conv.relu_pool_codes(a, pool))
+    elif keep or not pool:  # the activations that backward reads
         acts = cache[2]
         np.testing.assert_allclose(acts, a.reshape(acts.shape), rtol=1e-12, atol=1e-12)
     else:
