@@ -2,7 +2,7 @@
 (h * Wp + w) * 8 + lane of eight interleaved images), with each window's
 first maximum kept for backward when asked: one byte a window instead of
 the k * k activations that backward would otherwise read
-(_relu_pool.arg_pool_grad turns it back into the gradient).
+(conv_lanes_backward.lanes_codes_backward turns it back into the gradient).
 
 A loop over the eight lanes of one window stays scalar: LLVM vectorises no
 loop of 8 iterations, and cannot reorder its loads and stores without

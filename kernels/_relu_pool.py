@@ -152,32 +152,3 @@ def relu_pool_grad(a, d, k, OW, dz, db):
             s += dz[f, p]
         db[f] += s
 
-
-@jit
-def arg_pool_grad(arg, lane, d, k, OW, dz, db):
-    """relu_pool_grad from the windows' maxima instead of the activations:
-    arg[..., lane]: (F, QH, QW) uint8 (NO_GRAD or i * k + j), d: (F, QH, QW)
-    -> dz: (F, P), zero but at each open window's maximum; db: (F,) float64
-    += its sums. Without a branch: a closed window writes its zero at its
-    first position, which no other window covers."""
-    F, P = dz.shape
-    QH, QW = arg.shape[1], arg.shape[2]
-    zero = dz.dtype.type(0)
-    offs = np.empty(k * k + 1, np.int64)  # tap -> offset in the window; the last: closed
-    for tap in range(k * k):
-        offs[tap] = (tap // k) * OW + tap % k
-    offs[k * k] = 0
-    for f in range(F):
-        out, af, df = dz[f], arg[f], d[f]
-        for p in range(P):
-            out[p] = zero
-        s = np.float64(0)  # float64 without JIT too (NEP 50)
-        for qh in range(QH):
-            row = qh * k * OW
-            for qw in range(QW):
-                a = np.int64(af[qh, qw, lane])
-                open_ = a != NO_GRAD
-                g = df[qh, qw] if open_ else zero
-                out[row + qw * k + offs[a if open_ else k * k]] = g
-                s += g
-        db[f] += s

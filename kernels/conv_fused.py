@@ -17,11 +17,14 @@ LeNet-5's and AlexNet-style's conv1 and conv2), the backward pass: the
 gradient through pooling and ReLU for the whole batch, then the lanes
 kernels' (kernels/conv_lanes_backward.py). Pooled, these layers keep one
 byte a window for backward, its maximum's position (_lanes_pool.py),
-instead of the activations; a first layer (no dx) writes the gradient
-from those straight into the lanes layout. AlexNet-style's conv1 (batch
-64, 2 threads, interleaved runs): forward 0.74-0.76 -> 0.38-0.39 ms,
-backward without dx 1.08-1.13 -> 0.57-0.61; a training step 26.6-34.7 ->
-23.8-24.7 ms, LeNet-5's 1.9-2.0 -> 1.6-1.8 (bench/profile_cnn.py). Forward plus backward ms
+instead of the activations, and backward scatters the gradient from
+those straight into the lanes layouts that dw's and dx's passes read.
+AlexNet-style's conv1 (batch 64, 2 threads, interleaved runs): forward
+0.74-0.76 -> 0.38-0.39 ms, backward (no dx) 1.08-1.13 -> 0.57-0.61; a
+training step 26.6-34.7 -> 23.8-24.7 ms, LeNet-5's 1.9-2.0 -> 1.6-1.8
+(bench/profile_cnn.py). With dx, against the gradient written out for
+the batch first (medians of 8 alternating rounds in one process):
+AlexNet-style conv2 3.18-3.21 -> 3.10-3.16 ms, LeNet-5 conv2 0.42 -> 0.36. Forward plus backward ms
 against im2col + GEMM's backward, batch 64, 2 threads, on the AMD EPYC
 machine of 2026-12-06: LeNet-5's conv1 0.52-0.54 against 0.72, conv2
 0.70 against 0.95 (a LeNet-5 step 2.18 -> 1.70 ms, bench/step_paths.py
@@ -45,11 +48,11 @@ from ._jit import jit_parallel
 from ._split import block, threads_for
 from .conv import check_conv_args
 from .conv_lanes import arg_suits, lanes_forward, lanes_suit, lanes_suit_backward
-from .conv_lanes_backward import lanes_backward, lanes_weight_grads
+from .conv_lanes_backward import lanes_backward, lanes_codes_backward
 from .conv_winograd import transformed_kernels, winograd_layer, winograd_layer_grads
 from .winograd_plan import takes_winograd, winograd_tile
 from .im2col import col2im_image, im2col, pad_image
-from ._relu_pool import arg_pool_grad, bias_relu_pool, pool_transposed, relu_pool_grad
+from ._relu_pool import bias_relu_pool, pool_transposed, relu_pool_grad
 from ._winograd_ends import POOL, RELU
 
 
@@ -137,18 +140,6 @@ def _relu_pool_grad_kernel(acts, dout, k, OW, dz, db_parts):
             relu_pool_grad(acts[n], dout[n], k, OW, dz[n], db_parts[t])
 
 
-@jit_parallel
-def _arg_grad_kernel(dout, arg, k, OW, dz, db_parts):
-    """_relu_pool_grad_kernel from the windows' maxima arg: ((N + 7) // 8,
-    F, QH, QW, 8) uint8 (conv_lanes._store) instead of the activations."""
-    N = dout.shape[0]
-    nt = db_parts.shape[0]
-    for t in prange(nt):
-        lo, count = block(t, nt, N)
-        for n in range(lo, lo + count):
-            arg_pool_grad(arg[n // 8], n % 8, dout[n], k, OW, dz[n], db_parts[t])
-
-
 def conv2d_relu_pool_forward(x, w, b, stride=1, pad=0, pool=0, keep=True):
     """relu(conv2d(x, w, b, stride, pad)), then max pooling of pool x pool
     windows with stride pool when pool > 0.
@@ -215,18 +206,15 @@ def conv2d_relu_pool_backward(dout, cache, need_dx=True):
         dx, dw, db_parts = winograd_layer_grads(x, U, np.ascontiguousarray(dout), acts,
                                                 POOL if pool else RELU, pool, need_dx)
         return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
+    if arg is not None:
+        return lanes_codes_backward(x, w, np.ascontiguousarray(dout), arg, pool, (ph, pw),
+                                    need_dx)
     nt = threads_for(N)
     db_parts = np.zeros((nt, F), np.float64)
-    if arg is not None and not need_dx:
-        dw, db = lanes_weight_grads(x, w, np.ascontiguousarray(dout), arg, pool, (ph, pw))
-        return None, dw, db
     if lanes_suit_backward(C, F, HH, WW, (sh, sw), (ph, pw)):  # acts: (N, F, OH * OW)
         dz = np.empty((N, F, OH * OW), x.dtype)
         if N:
-            if arg is None:
-                _relu_pool_grad_kernel(acts, dout, pool, OW, dz, db_parts)
-            else:
-                _arg_grad_kernel(dout, arg, pool, OW, dz, db_parts)
+            _relu_pool_grad_kernel(acts, dout, pool, OW, dz, db_parts)
         dx, dw = lanes_backward(x, w, dz.reshape(N, F, OH, OW), (ph, pw), need_dx)
         return dx, dw, db_parts.sum(axis=0).astype(x.dtype)
     dw_parts = np.zeros((nt, C * HH * WW, F), x.dtype)

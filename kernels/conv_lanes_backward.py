@@ -8,12 +8,12 @@ conv_lanes.lanes_suit_backward accepts.
 import numpy as np
 from numba import prange
 
-from ._implicit import LANES, lane_sums, weight_sums
+from ._implicit import LANES, convolve, lane_sums, weight_sums
 from ._lanes_layout import lanes_geometry, load_lanes, tap_offsets
 from ._jit import jit, jit_parallel
 from ._relu_pool import NO_GRAD
 from ._split import block, threads_for
-from .conv_lanes import lanes_forward
+from .conv_lanes import _store, lanes_forward
 
 
 @jit_parallel
@@ -43,24 +43,25 @@ def _dw_kernel(x, dout, ph, pw, dw_parts):
 
 
 @jit
-def _scatter_codes(dout, arg, n0, nb, k, Wp, D, clear, db):
+def _scatter_codes(dout, arg, n0, nb, k, base, Wr, D, clear, db):
     """Writes each open window's gradient dout[n0 + lane, f, qh, qw] at its
-    maximum's position in D's lanes (the codes arg[n0 // 8], _lanes_pool)
-    and adds them to db: (F,) float64; with ``clear``, zeros there instead,
-    undoing that. A closed window writes its zero at its first position,
-    which no other window covers."""
+    maximum's position in the lanes of D: (F, ...), whose rows are Wr wide
+    and whose first row starts at ``base`` (the codes arg[n0 // 8],
+    _lanes_pool), and adds them to db: (F,) float64; with ``clear``, zeros
+    there instead, undoing that. A closed window writes its zero at its
+    first position, which no other window covers."""
     F, QH, QW = arg.shape[1], arg.shape[2], arg.shape[3]
     codes = arg[n0 // 8]
     zero = D.dtype.type(0)
     offs = np.empty(k * k + 1, np.intp)  # code -> offset in D from the window's start
     for c in range(k * k):
-        offs[c] = ((c // k) * Wp + c % k) * 8
+        offs[c] = ((c // k) * Wr + c % k) * 8
     offs[k * k] = 0
     for f in range(F):
         Df, s = D[f], np.float64(0)  # float64 without JIT too (NEP 50)
         for qh in range(QH):
             for qw in range(QW):
-                at = (qh * k * Wp + qw * k) * 8
+                at = base + (qh * k * Wr + qw * k) * 8
                 for lane in range(nb):
                     c = np.intp(codes[f, qh, qw, lane])
                     open_ = c != NO_GRAD
@@ -69,6 +70,35 @@ def _scatter_codes(dout, arg, n0, nb, k, Wp, D, clear, db):
                     s += g
         if not clear:
             db[f] += s
+
+
+@jit_parallel
+def _dx_codes_kernel(dout, arg, k, wt, OH, OW, ph, pw, nt, dx):
+    """dx: (N, C, H * W), the convolution of the gradient of the sums (from
+    dout: (N, F, QH, QW) and the codes arg, as in _dw_codes_kernel), padded
+    by (ph, pw), with wt: (C, F, HH, WW), the kernels flipped: the lanes
+    forward pass with the codes scattered where it loads its input."""
+    N, F = dout.shape[0], dout.shape[1]
+    C, HH, WW = wt.shape[0], wt.shape[2], wt.shape[3]
+    H, W, Wp, L, Lx = lanes_geometry(OH, OW, HH, WW, ph, pw)
+    blocks = (N + 7) // 8
+    Wk = wt.reshape(C, -1)
+    offs = tap_offsets(F, HH, WW, Lx, Wp)
+    base = (ph * Wp + pw) * 8
+    for t in prange(nt):
+        lo, count = block(t, nt, blocks)
+        X = np.zeros((F, Lx), dout.dtype)
+        acc = np.empty((C, L), dout.dtype)
+        bias = np.zeros(C, dout.dtype)
+        no_sums = np.zeros(F, np.float64)
+        no_arg = np.empty((0, 1, 1, 1, 8), np.uint8)
+        for blk in range(lo, lo + count):
+            n0 = blk * 8
+            nb = min(8, N - n0)
+            _scatter_codes(dout, arg, n0, nb, k, base, Wp, X, False, no_sums)
+            convolve(Wk, X, offs, bias, acc)
+            _scatter_codes(dout, arg, n0, nb, k, base, Wp, X, True, no_sums)
+            _store(acc, n0, nb, H, W, Wp, False, 0, dx, dx.reshape(N, C, 1, H * W), no_arg)
 
 
 @jit_parallel
@@ -93,27 +123,37 @@ def _dw_codes_kernel(x, dout, arg, k, ph, pw, dw_parts, db_parts):
             n0 = blk * 8
             nb = min(8, N - n0)
             load_lanes(x, n0, nb, ph, pw, Wp, X)
-            _scatter_codes(dout, arg, n0, nb, k, Wp, D, False, db_parts[t])
+            _scatter_codes(dout, arg, n0, nb, k, 0, Wp, D, False, db_parts[t])
             weight_sums(D, X, offs, part)
-            _scatter_codes(dout, arg, n0, nb, k, Wp, D, True, db_parts[t])
+            _scatter_codes(dout, arg, n0, nb, k, 0, Wp, D, True, db_parts[t])
         lane_sums(part, dw_parts[t].reshape(F, K))
 
 
-def lanes_weight_grads(x, w, dout, arg, pool, pad):
-    """(dw: (F, C, HH, WW), db: (F,)) of a stride-1 convolution of x: (N, C,
-    H, W) with w: (F, C, HH, WW) and padding pad, followed by ReLU and pool
-    x pool max pooling, for dout: (N, F, QH, QW) and the windows' codes arg
-    that lanes_forward kept. The gradient of the sums goes straight into
-    the lanes layout, never to memory of the batch's size (AlexNet-style
-    conv1: 6.4 MB at batch 64). The caller checks the arguments."""
-    N = x.shape[0]
+def lanes_codes_backward(x, w, dout, arg, pool, pad, need_dx):
+    """(dx: (N, C, H, W) or None, dw: (F, C, HH, WW), db: (F,)) of a stride-1
+    convolution of x: (N, C, H, W) with w: (F, C, HH, WW) and padding pad,
+    followed by ReLU and pool x pool max pooling, for dout: (N, F, QH, QW)
+    and the windows' codes arg that lanes_forward kept. The gradient of the
+    sums goes straight into the lanes layouts, never to memory of the
+    batch's size (AlexNet-style conv1: 6.4 MB at batch 64). Needs
+    lanes_suit_backward; the caller checks the arguments."""
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
     nt = threads_for((N + 7) // 8)
     dw_parts = np.zeros((nt,) + w.shape, x.dtype)
-    db_parts = np.zeros((nt, w.shape[0]), np.float64)
+    db_parts = np.zeros((nt, F), np.float64)
     if N:
         _dw_codes_kernel(x, dout, arg, pool, pad[0], pad[1], dw_parts, db_parts)
     dw = dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)
-    return dw, db_parts.sum(axis=0).astype(x.dtype)
+    db = db_parts.sum(axis=0).astype(x.dtype)
+    if not need_dx:
+        return None, dw, db
+    dx = np.empty((N, C, H * W), x.dtype)
+    if N:
+        wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        OH, OW = H + 2 * pad[0] - HH + 1, W + 2 * pad[1] - WW + 1
+        _dx_codes_kernel(dout, arg, pool, wt, OH, OW, HH - 1 - pad[0], WW - 1 - pad[1], nt, dx)
+    return dx.reshape(N, C, H, W), dw, db
 
 
 def lanes_backward(x, w, dout, pad, need_dx):
