@@ -1,0 +1,118 @@
+"""A^T @ B for the weight gradients of the recurrent layers and the output
+layer: the sum over all T x N time steps of one activation row times one
+gradient row, (K, M)^T @ (K, P) with K in the thousands and M, P in the
+hundreds.
+
+OpenBLAS may run on AVX2 alone (OPENBLAS_CORETYPE=Haswell on the AMD EPYC
+machine of 2026-12-06), and split over the threads along K it needs one
+partial (M, P) sum per thread, added up afterwards. Here each thread takes
+whole columns of the output, so nothing is added up, and a block of 16 x 16
+outputs stays in 16 AVX-512 registers while k runs: per k, one vector load
+of B's row (contiguous) and 16 of A's row broadcast, as in _panels.py, and
+neither operand is packed (A's 16 values and B's 16 share a cache line
+each). k runs in chunks of KC rows, so that a chunk of A stays in the L2
+cache while every column block passes over it and a block's rows of B
+stay in L1 while every row block does.
+
+Under NUMBA_DISABLE_JIT ``tn_columns`` is a numpy product instead.
+"""
+
+from llvmlite import ir
+from numba import config, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ._jit import jit
+
+ROWS = 8    # rows of the output (columns of A) of a block
+VECS = 2    # vectors of LANES columns of a block: ROWS * VECS = 16 accumulators
+LANES = 16  # one AVX-512 register of float32
+WIDTH = VECS * LANES  # columns of a block
+KC = 256    # rows of A and B of a chunk: 256 x 256 of A is 256 kB
+
+
+@intrinsic
+def _tn_block(typingctx, A, B, C, k0, kn, m0, nm, p0):
+    """C[m0 + r, p0:p0 + VECS * LANES] += sum over k0 <= k < k0 + kn of
+    A[k, m0 + r] * B[k, p0:p0 + VECS * LANES], for r < nm <= ROWS. A: (K,
+    M), B: (K, P), C: (M, P), all C-contiguous, of one float dtype; p0 +
+    VECS * LANES <= P. Past nm the rows repeat row m0 + nm - 1 and are not
+    stored."""
+    arrays = (A, B, C)
+    if not all(isinstance(a, types.Array) and a.layout == "C" and a.ndim == 2 for a in arrays):
+        return None
+    if A.dtype not in (types.float32, types.float64) or B.dtype != A.dtype \
+            or C.dtype != A.dtype:
+        return None
+    sig = types.void(A, B, C, *([types.intp] * 5))
+
+    def codegen(context, builder, sig, args):
+        aa, ba, ca = (context.make_array(sig.args[i])(context, builder, args[i])
+                      for i in range(3))
+        k0, kn, m0, nm, p0 = args[3:]
+        fty = context.get_value_type(sig.args[0].dtype)
+        vty = ir.VectorType(fty, LANES)
+        name = f"llvm.fma.v{LANES}f{'32' if fty == ir.FloatType() else '64'}"
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), name)
+        intp = k0.type
+
+        def const(v):
+            return ir.Constant(intp, v)
+        M = builder.extract_value(aa.shape, 1)
+        P = builder.extract_value(ba.shape, 1)
+        last = builder.sub(nm, const(1))
+        rows = [builder.add(m0, builder.select(builder.icmp_signed("<", const(r), nm), const(r),
+                                               last)) for r in range(ROWS)]
+        cptr = [[builder.bitcast(builder.gep(ca.data, [builder.add(builder.mul(r, P),
+                                                                   builder.add(p0, const(v * LANES)))]),
+                                 vty.as_pointer()) for v in range(VECS)] for r in rows]
+        # Accumulators as allocas in the entry block: LLVM promotes them to registers.
+        accs = [[cgutils.alloca_once(builder, vty) for _ in range(VECS)] for _ in range(ROWS)]
+        for r in range(ROWS):
+            for v in range(VECS):
+                builder.store(builder.load(cptr[r][v], align=4), accs[r][v])
+        splat = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+        undef = ir.Constant(vty, ir.Undefined)
+        first = ir.Constant(ir.IntType(32), 0)
+        with cgutils.for_range(builder, kn) as loop:
+            k = builder.add(k0, loop.index)
+            brow = builder.add(builder.mul(k, P), p0)
+            bvec = [builder.load(builder.bitcast(builder.gep(ba.data, [builder.add(brow, const(v * LANES))]),
+                                                 vty.as_pointer()), align=4) for v in range(VECS)]
+            arow = builder.mul(k, M)
+            for r in range(ROWS):
+                a = builder.load(builder.gep(aa.data, [builder.add(arow, rows[r])]))
+                av = builder.shuffle_vector(builder.insert_element(undef, a, first), undef, splat)
+                for v in range(VECS):
+                    builder.store(builder.call(fma, [av, bvec[v], builder.load(accs[r][v])]),
+                                  accs[r][v])
+        for r in range(ROWS):
+            with builder.if_then(builder.icmp_signed("<", const(r), nm)):
+                for v in range(VECS):
+                    builder.store(builder.load(accs[r][v]), cptr[r][v], align=4)
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@jit(inline="always")
+def _tn_columns_jit(A, B, C, c0, c1):
+    K, M = A.shape
+    for r in range(M):
+        for p in range(c0 * WIDTH, c1 * WIDTH):
+            C[r, p] = 0
+    for k0 in range(0, K, KC):
+        kn = min(KC, K - k0)
+        for cb in range(c0, c1):
+            for m0 in range(0, M, ROWS):
+                _tn_block(A, B, C, k0, kn, m0, min(ROWS, M - m0), cb * WIDTH)
+
+
+def _tn_columns_python(A, B, C, c0, c1):
+    cols = slice(c0 * WIDTH, c1 * WIDTH)
+    C[:, cols] = A.T @ B[:, cols]
+
+
+# A: (K, M), B: (K, P) with P a multiple of WIDTH, C: (M, P) -> C's column
+# blocks c0 .. c1 - 1 (WIDTH columns each) = those of A^T @ B. Called from
+# kernels that own C and have checked the shapes.
+tn_columns = _tn_columns_python if config.DISABLE_JIT else _tn_columns_jit
