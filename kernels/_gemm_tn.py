@@ -14,7 +14,7 @@ each). k runs in chunks of KC rows, so that a chunk of A stays in the L2
 cache while every column block passes over it and a block's rows of B
 stay in L1 while every row block does.
 
-Under NUMBA_DISABLE_JIT ``tn_columns`` is a numpy product instead.
+Under NUMBA_DISABLE_JIT ``columns`` is a numpy product instead.
 """
 
 from llvmlite import ir
@@ -32,24 +32,25 @@ KC = 256    # rows of A and B of a chunk: 256 x 256 of A is 256 kB
 
 
 @intrinsic
-def _tn_block(typingctx, A, B, C, k0, kn, m0, nm, p0):
+def _block(typingctx, A, B, C, k0, kn, m0, nm, p0, sr, sk):
     """C[m0 + r, p0:p0 + VECS * LANES] += sum over k0 <= k < k0 + kn of
-    A[k, m0 + r] * B[k, p0:p0 + VECS * LANES], for r < nm <= ROWS. A: (K,
-    M), B: (K, P), C: (M, P), all C-contiguous, of one float dtype; p0 +
-    VECS * LANES <= P. Past nm the rows repeat row m0 + nm - 1 and are not
-    stored."""
+    a(m0 + r, k) * B[k, p0:p0 + VECS * LANES], for r < nm <= ROWS, where
+    a(i, k) = A.flat[i * sr + k * sk]: sr = 1, sk = M for A: (K, M) read as
+    A.T, sr = K, sk = 1 for A: (M, K). B: (K, P), C: (M, P); all
+    C-contiguous, of one float dtype; p0 + VECS * LANES <= P. Past nm the
+    rows repeat row m0 + nm - 1 and are not stored."""
     arrays = (A, B, C)
     if not all(isinstance(a, types.Array) and a.layout == "C" and a.ndim == 2 for a in arrays):
         return None
     if A.dtype not in (types.float32, types.float64) or B.dtype != A.dtype \
             or C.dtype != A.dtype:
         return None
-    sig = types.void(A, B, C, *([types.intp] * 5))
+    sig = types.void(A, B, C, *([types.intp] * 7))
 
     def codegen(context, builder, sig, args):
         aa, ba, ca = (context.make_array(sig.args[i])(context, builder, args[i])
                       for i in range(3))
-        k0, kn, m0, nm, p0 = args[3:]
+        k0, kn, m0, nm, p0, sr, sk = args[3:]
         fty = context.get_value_type(sig.args[0].dtype)
         vty = ir.VectorType(fty, LANES)
         name = f"llvm.fma.v{LANES}f{'32' if fty == ir.FloatType() else '64'}"
@@ -58,11 +59,11 @@ def _tn_block(typingctx, A, B, C, k0, kn, m0, nm, p0):
 
         def const(v):
             return ir.Constant(intp, v)
-        M = builder.extract_value(aa.shape, 1)
         P = builder.extract_value(ba.shape, 1)
         last = builder.sub(nm, const(1))
         rows = [builder.add(m0, builder.select(builder.icmp_signed("<", const(r), nm), const(r),
                                                last)) for r in range(ROWS)]
+        aoff = [builder.mul(r, sr) for r in rows]
         cptr = [[builder.bitcast(builder.gep(ca.data, [builder.add(builder.mul(r, P),
                                                                    builder.add(p0, const(v * LANES)))]),
                                  vty.as_pointer()) for v in range(VECS)] for r in rows]
@@ -79,9 +80,9 @@ def _tn_block(typingctx, A, B, C, k0, kn, m0, nm, p0):
             brow = builder.add(builder.mul(k, P), p0)
             bvec = [builder.load(builder.bitcast(builder.gep(ba.data, [builder.add(brow, const(v * LANES))]),
                                                  vty.as_pointer()), align=4) for v in range(VECS)]
-            arow = builder.mul(k, M)
+            acol = builder.mul(k, sk)
             for r in range(ROWS):
-                a = builder.load(builder.gep(aa.data, [builder.add(arow, rows[r])]))
+                a = builder.load(builder.gep(aa.data, [builder.add(acol, aoff[r])]))
                 av = builder.shuffle_vector(builder.insert_element(undef, a, first), undef, splat)
                 for v in range(VECS):
                     builder.store(builder.call(fma, [av, bvec[v], builder.load(accs[r][v])]),
@@ -95,8 +96,10 @@ def _tn_block(typingctx, A, B, C, k0, kn, m0, nm, p0):
 
 
 @jit(inline="always")
-def _tn_columns_jit(A, B, C, c0, c1):
-    K, M = A.shape
+def _columns_jit(A, B, C, c0, c1, transposed):
+    M = C.shape[0]
+    K = B.shape[0]
+    sr, sk = (1, M) if transposed else (K, 1)
     for r in range(M):
         for p in range(c0 * WIDTH, c1 * WIDTH):
             C[r, p] = 0
@@ -104,15 +107,16 @@ def _tn_columns_jit(A, B, C, c0, c1):
         kn = min(KC, K - k0)
         for cb in range(c0, c1):
             for m0 in range(0, M, ROWS):
-                _tn_block(A, B, C, k0, kn, m0, min(ROWS, M - m0), cb * WIDTH)
+                _block(A, B, C, k0, kn, m0, min(ROWS, M - m0), cb * WIDTH, sr, sk)
 
 
-def _tn_columns_python(A, B, C, c0, c1):
+def _columns_python(A, B, C, c0, c1, transposed):
     cols = slice(c0 * WIDTH, c1 * WIDTH)
-    C[:, cols] = A.T @ B[:, cols]
+    C[:, cols] = (A.T if transposed else A) @ B[:, cols]
 
 
-# A: (K, M), B: (K, P) with P a multiple of WIDTH, C: (M, P) -> C's column
-# blocks c0 .. c1 - 1 (WIDTH columns each) = those of A^T @ B. Called from
-# kernels that own C and have checked the shapes.
-tn_columns = _tn_columns_python if config.DISABLE_JIT else _tn_columns_jit
+# A: (K, M) when transposed, else (M, K); B: (K, P) with P a multiple of
+# WIDTH, C: (M, P) -> C's column blocks c0 .. c1 - 1 (WIDTH columns each) =
+# those of A.T @ B, or A @ B. Called from kernels that own C and have
+# checked the shapes.
+columns = _columns_python if config.DISABLE_JIT else _columns_jit
