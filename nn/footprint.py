@@ -86,20 +86,32 @@ def _winograd_floats(layer, shape, rows):
     return winograd_floats(layer.c_in, layer.c_out, shape[1], shape[2], rows)
 
 
-def _lanes_floats(layer, shape, batch):
+def _pool_after(units, i):
+    """The size of the max pooling that nn/fused.py runs with the Conv2d
+    units[i][0] (a ReLU, then non-overlapping windows), else 0."""
+    kinds = [type(u[0]).__name__ for u in units[i + 1:i + 3]]
+    if kinds != ["ReLU", "MaxPool2d"] or not units[i][0].bias:
+        return 0
+    pool = units[i + 2][0]
+    return pool.size if pool.size == pool.stride else 0
+
+
+def _lanes_floats(layer, shape, batch, pool=0):
     """Floats in flight during the lanes backward pass of a Conv2d that
     takes it (kernels/conv_lanes_backward.py), else 0: the gradient of its
     sums, the lanes layout of that gradient and of the padded input.
     LeNet-5's conv1 at batch 16 took 334 kB more at the step's peak on this
-    path than on im2col + GEMM's; this counts 668 kB."""
-    from nnlab.kernels.conv_lanes import lanes_suit_backward  # Numba: lazily
+    path than on im2col + GEMM's; this counts 668 kB. Followed by ReLU and
+    pooling (``pool``), the layer keeps its windows' maxima instead and
+    writes none of these for the batch (kernels/_lanes_pool.py): 0."""
+    from nnlab.kernels.conv_lanes import arg_suits, lanes_suit_backward  # Numba: lazily
     from nnlab.kernels.winograd_plan import takes_winograd
 
     if not isinstance(layer, Conv2d):
         return 0
     geometry = (layer.c_in, layer.c_out, layer.kernel, layer.kernel, (layer.stride,) * 2,
                 (layer.pad,) * 2)
-    if not lanes_suit_backward(*geometry) or takes_winograd(*geometry):
+    if not lanes_suit_backward(*geometry) or takes_winograd(*geometry) or arg_suits(pool):
         return 0
     C, H, W = shape
     _, OH, OW = layer.out_shape(shape)
@@ -112,14 +124,16 @@ def cnn_footprint(arch, batch, optimizer="adam", eval_batch=EVAL_BATCH, **args):
     side = args.get("image_size", 28)
     shape = (args.get("in_channels", 1), side, side)
     params = kept = fixed = in_flight = 0
-    for layer, count in cnn_units(arch, args):
+    units = list(cnn_units(arch, args))
+    for i, (layer, count) in enumerate(units):
         paths = [layer.main, layer.skip] if isinstance(layer, ResidualBlock) else [[layer]]
+        pool = _pool_after(units, i) if isinstance(layer, Conv2d) else 0
         for path in paths:
             inner = shape
             for sub in path:
                 k, f = _winograd_floats(sub, inner, max(batch, eval_batch))
                 fixed, in_flight = fixed + count * k, max(in_flight, f)
-                in_flight = max(in_flight, _lanes_floats(sub, inner, batch))
+                in_flight = max(in_flight, _lanes_floats(sub, inner, batch, pool))
                 inner = sub.out_shape(inner)
         p, k, shape = _sizes(layer, shape)
         params += count * p
