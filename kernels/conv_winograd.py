@@ -32,6 +32,7 @@ into dx over the overlapping patches). Layouts:
 import numpy as np
 from numba import prange
 
+from ._gemm_tn import product
 from ._jit import jit_parallel
 from ._split import block, threads_for
 from ._winograd import kernels_from, kernels_to, output_grads, outputs, patch_grads, patches
@@ -70,7 +71,7 @@ def _forward_kernel(x, U, kb, ka, group, nt, b, mode, keep, k, sumsT, acts, out)
                 else:
                     patches4(x[n0 + i], TH, TW, xt, kb, tin, V, i * P)
             for e in range(E):  # a short group's last rows are left over, never read
-                np.dot(V[e], U[e], M[e])
+                product(V[e], U[e], M[e], False)
             for i in range(g):
                 n = n0 + i
                 s = sumsT[n] if mode == 0 else sT
@@ -147,16 +148,16 @@ def _backward_kernel(x, U, kb, ka, d, acts, mode, k, need_dx, group, UT, dx, dU_
                     output_grads4(dzT, TH, TW, i * P, W, ka, tout, dM)
             for e in range(E):
                 if n0 == lo:  # the first group's products start the sums
-                    np.dot(V[e].T, dM[e], dU[e])
+                    product(V[e], dM[e], dU[e], True)
                     continue
-                np.dot(V[e].T, dM[e], tmp)
+                product(V[e], dM[e], tmp, True)
                 dUe = dU[e]
                 for c in range(C):
                     for f in range(F):
                         dUe[c, f] += tmp[c, f]
             if need_dx:
                 for e in range(E):
-                    np.dot(dM[e], UT[e], dV[e])
+                    product(dM[e], UT[e], dV[e], False)
                 for i in range(g):
                     if m == 2:
                         patch_grads(dV, TH, TW, i * P, dxt, dx[n0 + i])
