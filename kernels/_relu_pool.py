@@ -8,7 +8,7 @@ import numpy as np
 
 from ._jit import jit
 
-# A window's code in the maxima conv_lanes._store keeps when ReLU closes it
+# A window's code in the maxima conv_lanes.store_lanes keeps when ReLU closes it
 # (its maximum <= 0): no gradient. Other codes are the maximum's i * k + j.
 NO_GRAD = 255
 

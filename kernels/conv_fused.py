@@ -11,7 +11,7 @@ image's own GEMM result. Evaluation keeps no activations at all.
 
 Stride-1 layers with few taps (conv_lanes.lanes_suit: both of LeNet-5's)
 run the forward pass on eight images at a time instead, with the ReLU and
-pooling applied as each block of images is stored (conv_lanes._store),
+pooling applied as each block of images is stored (conv_lanes.store_lanes),
 and, where the lanes backward pass suits them too (lanes_suit_backward:
 LeNet-5's and AlexNet-style's conv1 and conv2), the backward pass: the
 gradient through pooling and ReLU for the whole batch, then the lanes

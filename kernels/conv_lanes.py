@@ -58,7 +58,7 @@ def arg_suits(pool):
 
 
 @jit
-def _store(acc, n0, nb, OH, OW, Wp, relu, k, acts, out, arg):
+def store_lanes(acc, n0, nb, OH, OW, Wp, relu, k, acts, out, arg):
     """Lanes of acc into acts: (N, F, OH * OW) (skipped when acts holds no
     images) and, when k > 0, their k x k max pooling into out: (N, F, QH, QW);
     relu(v) = max(v, 0) is applied to both when asked (pooling commutes with it).
@@ -82,7 +82,7 @@ def _store(acc, n0, nb, OH, OW, Wp, relu, k, acts, out, arg):
 def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out, arg):
     """x: (N, C, H, W), w: (F, C, HH, WW), b: (F,) -> acts: (N or 0, F,
     OH * OW) and, for k > 0, out: (N, F, QH, QW) and arg: (blocks or 0, F,
-    QH, QW, 8), as _store describes; each of nt threads takes a block of the images."""
+    QH, QW, 8), as store_lanes describes; each of nt threads takes a block of the images."""
     N, C, H, W = x.shape
     F, HH, WW = w.shape[0], w.shape[2], w.shape[3]
     OH, OW, Wp, L, Lx = lanes_geometry(H, W, HH, WW, ph, pw)
@@ -98,14 +98,14 @@ def _forward_kernel(x, w, b, ph, pw, relu, k, nt, acts, out, arg):
             nb = min(8, N - n0)
             load_lanes(x, n0, nb, ph, pw, Wp, X)
             convolve(Wk, X, offs, b, acc)
-            _store(acc, n0, nb, OH, OW, Wp, relu, k, acts, out, arg)
+            store_lanes(acc, n0, nb, OH, OW, Wp, relu, k, acts, out, arg)
 
 
 def lanes_forward(x, w, b, pad, relu, pool, acts, out, arg=None):
     """Fill acts: (N or 0, F, OH * OW) with conv(x, w, b) at stride 1 and
     padding pad = (ph, pw), relu applied when asked, and out: (N, F, QH, QW)
     with its pool x pool max pooling when pool > 0, and arg: ((N + 7) // 8,
-    F, QH, QW, 8) uint8 with each window's maximum (_store) when given. The caller checks
+    F, QH, QW, 8) uint8 with each window's maximum (store_lanes) when given. The caller checks
     the arguments and allocates them."""
     N = x.shape[0]
     if arg is None:

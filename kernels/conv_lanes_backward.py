@@ -13,32 +13,47 @@ from ._lanes_layout import lanes_geometry, load_lanes, tap_offsets
 from ._jit import jit, jit_parallel
 from ._relu_pool import NO_GRAD
 from ._split import block, threads_for
-from .conv_lanes import _store, lanes_forward
+from .conv_lanes import store_lanes, lanes_forward
 
 
 @jit_parallel
-def _dw_kernel(x, dout, ph, pw, dw_parts):
+def _dw_kernel(x, dout, arg, k, ph, pw, dw_parts, db_parts):
     """x: (N, C, H, W), dout: (N, F, OH, OW) -> dw_parts: (nt, F, C, HH, WW),
-    one partial weight gradient per thread."""
+    one partial weight gradient per thread. For a layer with ReLU and k x k
+    max pooling after it, dout: (N, F, QH, QW) and arg holds the windows'
+    codes (_lanes_pool), scattered into the lanes where dout would be
+    loaded, and db_parts: (nt, F) float64 gets the bias gradient too;
+    otherwise arg holds no block and db_parts is left alone."""
     N, C, H, W = x.shape
     nt, F, HH, WW = dw_parts.shape[0], dw_parts.shape[1], dw_parts.shape[3], dw_parts.shape[4]
     OH, OW, Wp, L, Lx = lanes_geometry(H, W, HH, WW, ph, pw)
     blocks = (N + 7) // 8
     K = C * HH * WW
     offs = tap_offsets(C, HH, WW, Lx, Wp)
+    codes = arg.shape[0] > 0
     for t in prange(nt):
         lo, count = block(t, nt, blocks)
         part = np.zeros((F, K, LANES), x.dtype)
         X = np.zeros((C, Lx), x.dtype)
-        D = np.zeros((F, L), x.dtype)  # zero past each row's OW columns and past OH rows
+        # Zero past each row's OW columns and past OH rows; with codes, zero
+        # but where a block's windows write, which is undone after each block.
+        D = np.zeros((F, L), x.dtype)
+        if codes:
+            for f in range(F):
+                db_parts[t, f] = 0.0
         for blk in range(lo, lo + count):
             n0 = blk * 8
             nb = min(8, N - n0)
-            if nb < 8:  # lanes past the batch must add nothing to dw
-                D[:] = 0
             load_lanes(x, n0, nb, ph, pw, Wp, X)
-            load_lanes(dout, n0, nb, 0, 0, Wp, D)
+            if codes:
+                _scatter_codes(dout, arg, n0, nb, k, 0, Wp, D, False, db_parts[t])
+            else:
+                if nb < 8:  # lanes past the batch must add nothing to dw
+                    D[:] = 0
+                load_lanes(dout, n0, nb, 0, 0, Wp, D)
             weight_sums(D, X, offs, part)
+            if codes:
+                _scatter_codes(dout, arg, n0, nb, k, 0, Wp, D, True, db_parts[t])
         lane_sums(part, dw_parts[t].reshape(F, K))
 
 
@@ -75,7 +90,7 @@ def _scatter_codes(dout, arg, n0, nb, k, base, Wr, D, clear, db):
 @jit_parallel
 def _dx_codes_kernel(dout, arg, k, wt, OH, OW, ph, pw, nt, dx):
     """dx: (N, C, H * W), the convolution of the gradient of the sums (from
-    dout: (N, F, QH, QW) and the codes arg, as in _dw_codes_kernel), padded
+    dout: (N, F, QH, QW) and the codes arg, as in _dw_kernel), padded
     by (ph, pw), with wt: (C, F, HH, WW), the kernels flipped: the lanes
     forward pass with the codes scattered where it loads its input."""
     N, F = dout.shape[0], dout.shape[1]
@@ -98,35 +113,7 @@ def _dx_codes_kernel(dout, arg, k, wt, OH, OW, ph, pw, nt, dx):
             _scatter_codes(dout, arg, n0, nb, k, base, Wp, X, False, no_sums)
             convolve(Wk, X, offs, bias, acc)
             _scatter_codes(dout, arg, n0, nb, k, base, Wp, X, True, no_sums)
-            _store(acc, n0, nb, H, W, Wp, False, 0, dx, dx.reshape(N, C, 1, H * W), no_arg)
-
-
-@jit_parallel
-def _dw_codes_kernel(x, dout, arg, k, ph, pw, dw_parts, db_parts):
-    """_dw_kernel for a layer with ReLU and k x k max pooling after it, from
-    dout: (N, F, QH, QW) and the windows' codes arg (_lanes_pool) instead
-    of the gradient of the sums; db_parts: (nt, F) float64 as well."""
-    N, C, H, W = x.shape
-    nt, F, HH, WW = dw_parts.shape[0], dw_parts.shape[1], dw_parts.shape[3], dw_parts.shape[4]
-    OH, OW, Wp, L, Lx = lanes_geometry(H, W, HH, WW, ph, pw)
-    blocks = (N + 7) // 8
-    K = C * HH * WW
-    offs = tap_offsets(C, HH, WW, Lx, Wp)
-    for t in prange(nt):
-        lo, count = block(t, nt, blocks)
-        part = np.zeros((F, K, LANES), x.dtype)
-        X = np.zeros((C, Lx), x.dtype)
-        D = np.zeros((F, L), x.dtype)  # zero but where a block's windows write
-        for f in range(F):
-            db_parts[t, f] = 0.0
-        for blk in range(lo, lo + count):
-            n0 = blk * 8
-            nb = min(8, N - n0)
-            load_lanes(x, n0, nb, ph, pw, Wp, X)
-            _scatter_codes(dout, arg, n0, nb, k, 0, Wp, D, False, db_parts[t])
-            weight_sums(D, X, offs, part)
-            _scatter_codes(dout, arg, n0, nb, k, 0, Wp, D, True, db_parts[t])
-        lane_sums(part, dw_parts[t].reshape(F, K))
+            store_lanes(acc, n0, nb, H, W, Wp, False, 0, dx, dx.reshape(N, C, 1, H * W), no_arg)
 
 
 def lanes_codes_backward(x, w, dout, arg, pool, pad, need_dx):
@@ -143,7 +130,7 @@ def lanes_codes_backward(x, w, dout, arg, pool, pad, need_dx):
     dw_parts = np.zeros((nt,) + w.shape, x.dtype)
     db_parts = np.zeros((nt, F), np.float64)
     if N:
-        _dw_codes_kernel(x, dout, arg, pool, pad[0], pad[1], dw_parts, db_parts)
+        _dw_kernel(x, dout, arg, pool, pad[0], pad[1], dw_parts, db_parts)
     dw = dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)
     db = db_parts.sum(axis=0).astype(x.dtype)
     if not need_dx:
@@ -169,7 +156,8 @@ def lanes_backward(x, w, dout, pad, need_dx):
     nt = threads_for((N + 7) // 8)
     dw_parts = np.empty((nt,) + w.shape, x.dtype)
     if N:
-        _dw_kernel(x, dout, pad[0], pad[1], dw_parts)
+        _dw_kernel(x, dout, np.empty((0, 1, 1, 1, 8), np.uint8), 0, pad[0], pad[1], dw_parts,
+                   np.empty((0, 1)))
     else:
         dw_parts[:] = 0
     dw = dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)

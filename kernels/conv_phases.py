@@ -24,7 +24,7 @@ from ._jit import jit, jit_parallel
 from ._lanes_layout import load_lanes
 from ._split import block, threads_for
 from . import conv_lanes
-from .conv_lanes import _store
+from .conv_lanes import store_lanes
 
 
 @jit
@@ -88,14 +88,14 @@ def _forward_kernel(x, w, b, sh, sw, ph, pw, nt, out):
     for t in prange(nt):
         lo, count = block(t, nt, blocks)
         X = np.zeros((C * Ph * Pw, Lx), x.dtype)
-        no_arg = np.empty((0, 1, 1, 1, 8), np.uint8)  # _store: no pooling here
+        no_arg = np.empty((0, 1, 1, 1, 8), np.uint8)  # store_lanes: no pooling here
         acc = np.empty((F, L), x.dtype)
         for blk in range(lo, lo + count):
             n0 = blk * 8
             nb = min(8, N - n0)
             load_phases(x, n0, nb, sh, sw, ph, pw, Ph, Pw, Hq, Wq, X)
             convolve(Wk, X, offs, b, acc)
-            _store(acc, n0, nb, OH, OW, Wq, False, 0, out, out.reshape(N, F, 1, OH * OW), no_arg)
+            store_lanes(acc, n0, nb, OH, OW, Wq, False, 0, out, out.reshape(N, F, 1, OH * OW), no_arg)
 
 
 @jit
