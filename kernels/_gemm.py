@@ -72,12 +72,18 @@ def takes_panels(a, b):
             and 0 < a.shape[1] <= PANEL_DEPTH and b.shape[1] > 0)
 
 
-def takes_columns(a, b):
-    """Whether matmul(a, b) runs on _gemm_tn.py's kernel: long sums, whole
-    blocks of output columns."""
+def _blocks_fit(a, b, rows, long_sums):
+    """What both products on _gemm_tn.py's kernel need: float32, contiguous,
+    ``rows`` output rows for at least one block, long sums, and whole
+    blocks of output columns, two at least."""
     return (a.dtype == np.float32 and a.flags.c_contiguous and b.flags.c_contiguous
-            and a.shape[1] > PANEL_DEPTH and a.shape[0] >= TN_ROWS
+            and long_sums and rows >= TN_ROWS
             and b.shape[1] % WIDTH == 0 and b.shape[1] >= 2 * WIDTH)
+
+
+def takes_columns(a, b):
+    """Whether matmul(a, b) runs on _gemm_tn.py's kernel rather than BLAS."""
+    return _blocks_fit(a, b, a.shape[0], a.shape[1] > PANEL_DEPTH)
 
 
 def matmul(a, b, out=None):
@@ -117,9 +123,7 @@ def _columns_kernel(a, b, out, transposed, nt, k0, k1):
 
 def takes_tn_columns(a, b):
     """Whether matmul_tn(a, b) runs on _gemm_tn.py's kernel rather than BLAS."""
-    return (a.dtype == np.float32 and a.flags.c_contiguous and b.flags.c_contiguous
-            and a.shape[0] >= TN_DEPTH and a.shape[1] >= TN_ROWS
-            and b.shape[1] % WIDTH == 0 and b.shape[1] >= 2 * WIDTH)
+    return _blocks_fit(a, b, a.shape[1], a.shape[0] >= TN_DEPTH)
 
 
 def matmul_tn(a, b):

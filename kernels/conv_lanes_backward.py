@@ -116,6 +116,24 @@ def _dx_codes_kernel(dout, arg, k, wt, OH, OW, ph, pw, nt, dx):
             store_lanes(acc, n0, nb, H, W, Wp, False, 0, dx, dx.reshape(N, C, 1, H * W), no_arg)
 
 
+def _weight_grads(x, w, dout, arg, pool, pad):
+    """(dw, db_parts, nt): _dw_kernel over the batch's blocks of eight, nt
+    threads' shares summed for dw; db_parts: (nt, F) float64, the bias
+    gradient's shares when arg holds the codes (else zeros)."""
+    nt = threads_for((x.shape[0] + 7) // 8)
+    dw_parts = np.zeros((nt,) + w.shape, x.dtype)
+    db_parts = np.zeros((nt, w.shape[0]), np.float64)
+    if x.shape[0]:
+        _dw_kernel(x, dout, arg, pool, pad[0], pad[1], dw_parts, db_parts)
+    return (dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)), db_parts, nt
+
+
+def _flipped(w):
+    """The kernels of dx's convolution: w: (F, C, HH, WW) flipped and
+    transposed, (C, F, HH, WW)."""
+    return np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+
+
 def lanes_codes_backward(x, w, dout, arg, pool, pad, need_dx):
     """(dx: (N, C, H, W) or None, dw: (F, C, HH, WW), db: (F,)) of a stride-1
     convolution of x: (N, C, H, W) with w: (F, C, HH, WW) and padding pad,
@@ -126,20 +144,15 @@ def lanes_codes_backward(x, w, dout, arg, pool, pad, need_dx):
     lanes_suit_backward; the caller checks the arguments."""
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    nt = threads_for((N + 7) // 8)
-    dw_parts = np.zeros((nt,) + w.shape, x.dtype)
-    db_parts = np.zeros((nt, F), np.float64)
-    if N:
-        _dw_kernel(x, dout, arg, pool, pad[0], pad[1], dw_parts, db_parts)
-    dw = dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)
+    dw, db_parts, nt = _weight_grads(x, w, dout, arg, pool, pad)
     db = db_parts.sum(axis=0).astype(x.dtype)
     if not need_dx:
         return None, dw, db
     dx = np.empty((N, C, H * W), x.dtype)
     if N:
-        wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
         OH, OW = H + 2 * pad[0] - HH + 1, W + 2 * pad[1] - WW + 1
-        _dx_codes_kernel(dout, arg, pool, wt, OH, OW, HH - 1 - pad[0], WW - 1 - pad[1], nt, dx)
+        _dx_codes_kernel(dout, arg, pool, _flipped(w), OH, OW, HH - 1 - pad[0],
+                         WW - 1 - pad[1], nt, dx)
     return dx.reshape(N, C, H, W), dw, db
 
 
@@ -153,18 +166,10 @@ def lanes_backward(x, w, dout, pad, need_dx):
     flipped and transposed, so it reuses the forward kernel."""
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    nt = threads_for((N + 7) // 8)
-    dw_parts = np.empty((nt,) + w.shape, x.dtype)
-    if N:
-        _dw_kernel(x, dout, np.empty((0, 1, 1, 1, 8), np.uint8), 0, pad[0], pad[1], dw_parts,
-                   np.empty((0, 1)))
-    else:
-        dw_parts[:] = 0
-    dw = dw_parts[0] if nt == 1 else dw_parts.sum(axis=0)
+    dw = _weight_grads(x, w, dout, np.empty((0, 1, 1, 1, 8), np.uint8), 0, pad)[0]
     if not need_dx:
         return None, dw
     dx = np.empty((N, C, H * W), x.dtype)
-    wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    lanes_forward(dout, wt, np.zeros(C, x.dtype), (HH - 1 - pad[0], WW - 1 - pad[1]), False,
-                  0, dx, dx.reshape(N, C, 1, H * W))
+    lanes_forward(dout, _flipped(w), np.zeros(C, x.dtype), (HH - 1 - pad[0], WW - 1 - pad[1]),
+                  False, 0, dx, dx.reshape(N, C, 1, H * W))
     return dx.reshape(N, C, H, W), dw

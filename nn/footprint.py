@@ -29,7 +29,7 @@ from math import prod
 from .blocks import ResidualBlock
 from .charlm import CharLM
 from .cnn_models import cnn_units
-from .layers import Conv2d
+from .layers import Conv2d, MaxPool2d, ReLU
 
 F32 = 4
 COPIES = {"adam": 4, "sgd": 3}   # weights, gradients, then the optimizer's buffers
@@ -89,8 +89,9 @@ def _winograd_floats(layer, shape, rows):
 def _pool_after(units, i):
     """The size of the max pooling that nn/fused.py runs with the Conv2d
     units[i][0] (a ReLU, then non-overlapping windows), else 0."""
-    kinds = [type(u[0]).__name__ for u in units[i + 1:i + 3]]
-    if kinds != ["ReLU", "MaxPool2d"] or not units[i][0].bias:
+    after = [u[0] for u in units[i + 1:i + 3]]
+    if len(after) < 2 or type(after[0]) is not ReLU or not isinstance(after[1], MaxPool2d) \
+            or not units[i][0].bias:
         return 0
     pool = units[i + 2][0]
     return pool.size if pool.size == pool.stride else 0
